@@ -1,0 +1,54 @@
+import type { Config } from '../../src/config/index.ts';
+import { GatehouseError } from '../../src/kit/errors.ts';
+
+/** Call a Gatehouse server's API (GATEHOUSE_URL + GATEHOUSE_TOKEN). Problem responses become GatehouseErrors. */
+export async function api<T>(
+  config: Config,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+): Promise<T> {
+  const url = new URL(path, config.remoteUrl);
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method,
+      headers: {
+        authorization: `Bearer ${config.remoteToken}`,
+        accept: 'application/json',
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      signal: AbortSignal.timeout(120_000),
+    });
+  } catch (e) {
+    throw new GatehouseError(
+      'server_unreachable',
+      `GATEHOUSE_URL: cannot reach ${url.origin}: ${(e as Error).cause instanceof Error ? ((e as Error).cause as Error).message : (e as Error).message}`,
+      {
+        status: 503,
+        cause: e,
+      },
+    );
+  }
+  const text = await res.text();
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  if (!res.ok) {
+    const p = parsed as
+      { code?: string; detail?: string; errors?: { field: string; message: string }[] } | undefined;
+    throw new GatehouseError(
+      p?.code ?? `http_${res.status}`,
+      `${url.origin} answered ${res.status}: ${p?.detail ?? text.slice(0, 200)}`,
+      {
+        status: (res.status as 400) ?? 500,
+        problems: p?.errors ?? [],
+      },
+    );
+  }
+  return parsed as T;
+}

@@ -1,0 +1,131 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify';
+import swagger from '@fastify/swagger';
+import {
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import type { Config } from '../../src/config/index.ts';
+import type { Database } from '../../src/db/index.ts';
+import type { Jobs } from '../../src/jobs/index.ts';
+import type { Clock } from '../../src/kit/clock.ts';
+import { CommonErrors, GatehouseError } from '../../src/kit/errors.ts';
+import type { IdGenerator } from '../../src/kit/ids.ts';
+import type { Logger } from '../../src/kit/log.ts';
+import { registerAuth } from './auth.ts';
+import { sendProblem, toProblem } from './problem.ts';
+import { healthRoutes } from './routes/health.ts';
+import { tokenRoutes } from './routes/tokens.ts';
+import { auditRoutes } from './routes/audit.ts';
+import { jobRoutes } from './routes/jobs.ts';
+import { systemRoutes } from './routes/system.ts';
+
+export interface AppDeps {
+  config: Config;
+  log: Logger;
+  database: Database;
+  jobs: Jobs;
+  clock: Clock;
+  ids: IdGenerator;
+  /** Whether this process runs job workers (readiness then requires them). */
+  workers: boolean;
+  degraded: () => string | undefined;
+}
+
+/** A Fastify scope whose routes are typed from their zod schemas. */
+export type Router = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  ZodTypeProvider
+>;
+
+const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.log.child({ component: 'http' }) as FastifyBaseLogger,
+    trustProxy: deps.config.trustProxy,
+    // Accept a caller's request id when it is safe to echo; otherwise make one.
+    genReqId: (req) => {
+      const h = req.headers['x-request-id'];
+      return typeof h === 'string' && REQUEST_ID_RE.test(h) ? h : randomUUID();
+    },
+    bodyLimit: 10 * 1024 * 1024,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Gatehouse API',
+        version: '1',
+        description:
+          'Identity lifecycle and access governance. Errors are RFC 9457 problem+json with a stable `code`.',
+      },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API token (gh_…)' } },
+      },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('x-request-id', String(req.id));
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('cache-control', 'no-store');
+  });
+  registerAuth(app, deps);
+
+  app.setErrorHandler((err, req, reply) => {
+    const problem = toProblem(err, req);
+    if (problem.status >= 500) req.log.error({ err }, 'request failed');
+    else req.log.info({ code: problem.code, status: problem.status }, 'request refused');
+    return sendProblem(reply, problem);
+  });
+  app.setNotFoundHandler((req, reply) =>
+    sendProblem(
+      reply,
+      toProblem(
+        new GatehouseError(
+          CommonErrors.notFound,
+          `no such endpoint: ${req.method} ${req.url.split('?')[0]}`,
+          { status: 404 },
+        ),
+        req,
+      ),
+    ),
+  );
+
+  const z = app.withTypeProvider<ZodTypeProvider>();
+  await app.register(async (scope) => healthRoutes(scope.withTypeProvider<ZodTypeProvider>(), deps));
+  await app.register(async (scope) => tokenRoutes(scope.withTypeProvider<ZodTypeProvider>(), deps), {
+    prefix: '/api/v1',
+  });
+  await app.register(async (scope) => auditRoutes(scope.withTypeProvider<ZodTypeProvider>(), deps), {
+    prefix: '/api/v1',
+  });
+  await app.register(async (scope) => jobRoutes(scope.withTypeProvider<ZodTypeProvider>(), deps), {
+    prefix: '/api/v1',
+  });
+  await app.register(async (scope) => systemRoutes(scope.withTypeProvider<ZodTypeProvider>(), deps), {
+    prefix: '/api/v1',
+  });
+  z.get('/api/openapi.json', { schema: { hide: true }, config: { scope: 'public' } }, async () =>
+    app.swagger(),
+  );
+  await app.ready();
+  return app;
+}

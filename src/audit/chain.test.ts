@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import {
+  GENESIS_HASH,
+  canonicalEvent,
+  extractPersonal,
+  hashEvent,
+  personal,
+  resolvePersonal,
+  type HashedEvent,
+} from './chain.ts';
+
+const event: HashedEvent = {
+  seq: 1,
+  id: '00000000-0000-4000-8000-000000000001',
+  occurredAt: '2026-11-22T10:00:00.000Z',
+  actor: { type: 'cli', id: 'root', name: null },
+  action: 'token.create',
+  subject: { type: 'api_token', id: 'abc' },
+  before: null,
+  after: { name: 'x', scopes: ['admin'] },
+  reason: null,
+  correlationId: null,
+};
+
+describe('audit chain hashing', () => {
+  it('is canonical: key order does not change the hash', () => {
+    const reordered = { ...event, after: { scopes: ['admin'], name: 'x' } };
+    expect(hashEvent(GENESIS_HASH, reordered)).toBe(hashEvent(GENESIS_HASH, event));
+  });
+
+  it('canonical form is RFC 8785 (sorted keys, no spaces)', () => {
+    const c = canonicalEvent(event, GENESIS_HASH);
+    expect(
+      c.startsWith(
+        '{"action":"token.create","actor":{"id":"root","name":null,"type":"cli"},"after":{"name":"x","scopes":["admin"]}',
+      ),
+    ).toBe(true);
+    expect(c).not.toContain(' ');
+  });
+
+  it.each([
+    ['action', { ...event, action: 'token.revoke' }],
+    ['after', { ...event, after: { name: 'y', scopes: ['admin'] } }],
+    ['actor', { ...event, actor: { type: 'cli', id: 'mallory', name: null } }],
+    ['time', { ...event, occurredAt: '2026-11-22T10:00:00.001Z' }],
+    ['seq', { ...event, seq: 2 }],
+  ])('changes when %s changes', (_what, changed) => {
+    expect(hashEvent(GENESIS_HASH, changed as HashedEvent)).not.toBe(hashEvent(GENESIS_HASH, event));
+  });
+
+  it('depends on the previous hash', () => {
+    expect(hashEvent('a'.repeat(64), event)).not.toBe(hashEvent(GENESIS_HASH, event));
+  });
+
+  it('is sha256 hex', () => {
+    expect(hashEvent(GENESIS_HASH, event)).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+describe('personal values', () => {
+  it('are replaced by references and collected', () => {
+    let n = 0;
+    const r = extractPersonal(
+      { email: personal('ana@example.com'), dept: 'Sales', phones: [personal('+49 30 1')] },
+      () => `ref-${++n}`,
+    );
+    expect(r.value).toEqual({
+      email: { $personal: 'ref-1' },
+      dept: 'Sales',
+      phones: [{ $personal: 'ref-2' }],
+    });
+    expect(r.personal).toEqual([
+      { ref: 'ref-1', value: 'ana@example.com' },
+      { ref: 'ref-2', value: '+49 30 1' },
+    ]);
+  });
+
+  it('normalises to what JSONB gives back (dates, undefined)', () => {
+    const r = extractPersonal(
+      { at: new Date('2026-01-01T00:00:00Z'), gone: undefined, list: [undefined, 1] },
+      () => 'r',
+    );
+    expect(r.value).toEqual({ at: '2026-01-01T00:00:00.000Z', list: [null, 1] });
+  });
+
+  it('resolve puts values back, or marks them erased', () => {
+    const stored = { email: { $personal: 'a' }, name: { $personal: 'b' } };
+    const values = new Map([['a', 'ana@example.com']]);
+    expect(resolvePersonal(stored, (ref) => values.get(ref) ?? '[erased]')).toEqual({
+      email: 'ana@example.com',
+      name: '[erased]',
+    });
+  });
+});

@@ -1,0 +1,106 @@
+import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
+
+/**
+ * The hashed form of an audit event. Pure: `hashEvent(prev, event)` is all verification needs, so the chain can
+ * be checked offline from an export. Personal values never appear here, only `{"$personal": ref}` placeholders.
+ */
+export const GENESIS_HASH = '0'.repeat(64);
+export const CHAIN_VERSION = 1;
+
+export interface HashedEvent {
+  seq: number;
+  id: string;
+  occurredAt: string; // ISO 8601, millisecond precision, UTC
+  actor: { type: string; id: string; name: string | null };
+  action: string;
+  subject: { type: string; id: string };
+  before: unknown;
+  after: unknown;
+  reason: string | null;
+  correlationId: string | null;
+}
+
+export function canonicalEvent(e: HashedEvent, prevHash: string): string {
+  const s = canonicalize({ v: CHAIN_VERSION, ...e, prevHash });
+  if (s === undefined) throw new Error('audit event cannot be canonicalised');
+  return s;
+}
+
+export function hashEvent(prevHash: string, e: HashedEvent): string {
+  return createHash('sha256').update(prevHash).update(canonicalEvent(e, prevHash)).digest('hex');
+}
+
+/** Marks a value as personal data: stored apart from the chain so that it can be erased later. */
+export class PersonalValue {
+  readonly value: unknown;
+  constructor(value: unknown) {
+    this.value = value;
+  }
+}
+
+export function personal(value: unknown): PersonalValue {
+  return new PersonalValue(value);
+}
+
+export interface PersonalRef {
+  $personal: string;
+}
+
+export function isPersonalRef(v: unknown): v is PersonalRef {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as PersonalRef).$personal === 'string' &&
+    Object.keys(v).length === 1
+  );
+}
+
+/**
+ * Replace PersonalValue wrappers with references, collecting the values. Also normalises the value to what JSONB
+ * will give back (Dates to ISO strings, undefined dropped), so the hash computed now matches the one recomputed
+ * from the stored row.
+ */
+export function extractPersonal(
+  value: unknown,
+  newRef: () => string,
+): { value: unknown; personal: { ref: string; value: unknown }[] } {
+  const found: { ref: string; value: unknown }[] = [];
+  const walk = (v: unknown): unknown => {
+    if (v instanceof PersonalValue) {
+      const ref = newRef();
+      found.push({ ref, value: normalise(v.value) });
+      return { $personal: ref };
+    }
+    if (Array.isArray(v)) return v.map((x) => (x === undefined ? null : walk(x)));
+    if (v instanceof Date) return v.toISOString();
+    if (v && typeof v === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v)) if (x !== undefined) out[k] = walk(x);
+      return out;
+    }
+    return v === undefined ? null : v;
+  };
+  return { value: walk(value), personal: found };
+}
+
+function normalise(v: unknown): unknown {
+  return v === undefined ? null : JSON.parse(JSON.stringify(v));
+}
+
+/** Put personal values back (or an erasure marker) for display. */
+export function resolvePersonal(value: unknown, lookup: (ref: string) => unknown): unknown {
+  if (isPersonalRef(value)) return lookup(value.$personal);
+  if (Array.isArray(value)) return value.map((x) => resolvePersonal(x, lookup));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, x]) => [k, resolvePersonal(x, lookup)]));
+  }
+  return value;
+}
+
+export function collectRefs(value: unknown, into: string[] = []): string[] {
+  if (isPersonalRef(value)) into.push(value.$personal);
+  else if (Array.isArray(value)) value.forEach((x) => collectRefs(x, into));
+  else if (value && typeof value === 'object') Object.values(value).forEach((x) => collectRefs(x, into));
+  return into;
+}

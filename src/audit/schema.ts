@@ -1,0 +1,45 @@
+import { bigint, index, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+
+/** Append-only, hash-chained. UPDATE/DELETE/TRUNCATE are refused by triggers (see the migration). */
+export const auditEvents = pgTable(
+  'audit_events',
+  {
+    seq: bigint('seq', { mode: 'number' }).primaryKey(),
+    id: uuid('id').notNull().unique(),
+    occurredAt: timestamp('occurred_at', { withTimezone: true, precision: 3 }).notNull(),
+    actorType: text('actor_type').notNull(),
+    actorId: text('actor_id').notNull(),
+    actorName: text('actor_name'),
+    action: text('action').notNull(),
+    subjectType: text('subject_type').notNull(),
+    subjectId: text('subject_id').notNull(),
+    before: jsonb('before'),
+    after: jsonb('after'),
+    reason: text('reason'),
+    correlationId: text('correlation_id'),
+    prevHash: text('prev_hash').notNull(),
+    hash: text('hash').notNull(),
+  },
+  (t) => [
+    index('audit_events_subject_idx').on(t.subjectType, t.subjectId, t.seq),
+    index('audit_events_actor_idx').on(t.actorType, t.actorId, t.seq),
+    index('audit_events_action_idx').on(t.action, t.seq),
+    index('audit_events_occurred_idx').on(t.occurredAt),
+    index('audit_events_correlation_idx').on(t.correlationId),
+  ],
+);
+
+/** Personal values referenced from events by `{"$personal": ref}`; erasable without breaking the chain. */
+export const auditPersonalValues = pgTable(
+  'audit_personal_values',
+  {
+    ref: uuid('ref').primaryKey(),
+    eventSeq: bigint('event_seq', { mode: 'number' }).notNull(),
+    dataSubject: text('data_subject'),
+    value: jsonb('value').notNull(),
+  },
+  (t) => [
+    index('audit_personal_values_subject_idx').on(t.dataSubject),
+    index('audit_personal_values_event_idx').on(t.eventSeq),
+  ],
+);

@@ -1,0 +1,313 @@
+import { and, asc, desc, eq, gte, inArray, lt, lte, sql, type SQL } from 'drizzle-orm';
+import type { Database, Tx } from '../db/pool.ts';
+import type { CommandContext, Actor } from '../kit/context.ts';
+import { GatehouseError } from '../kit/errors.ts';
+import { auditEvents, auditPersonalValues } from './schema.ts';
+import {
+  GENESIS_HASH,
+  collectRefs,
+  extractPersonal,
+  hashEvent,
+  resolvePersonal,
+  type HashedEvent,
+} from './chain.ts';
+
+export const AuditErrors = { invalidQuery: 'audit_query_invalid' } as const;
+
+const CHAIN_LOCK = 7_201_002; // advisory lock id: "one audit writer at a time" (held to commit)
+
+export interface AuditInput {
+  action: string;
+  subject: { type: string; id: string };
+  before?: unknown;
+  after?: unknown;
+  reason?: string;
+  /** Whose personal data this event carries (for erasure); values wrapped in personal() are kept apart. */
+  dataSubject?: string;
+}
+
+export interface AuditEvent extends HashedEvent {
+  prevHash: string;
+  hash: string;
+}
+
+type Row = typeof auditEvents.$inferSelect;
+
+function toHashed(r: Row): HashedEvent {
+  return {
+    seq: r.seq,
+    id: r.id,
+    occurredAt: r.occurredAt.toISOString(),
+    actor: { type: r.actorType, id: r.actorId, name: r.actorName },
+    action: r.action,
+    subject: { type: r.subjectType, id: r.subjectId },
+    before: r.before ?? null,
+    after: r.after ?? null,
+    reason: r.reason,
+    correlationId: r.correlationId,
+  };
+}
+
+/**
+ * Append events in the caller's transaction. Takes the chain lock (released at commit or rollback), so events
+ * commit with the change they record, or not at all.
+ */
+export async function appendAudit(
+  tx: Tx,
+  ctx: CommandContext,
+  inputs: AuditInput | AuditInput[],
+): Promise<AuditEvent[]> {
+  const list = Array.isArray(inputs) ? inputs : [inputs];
+  if (list.length === 0) return [];
+  await tx.client.query('select pg_advisory_xact_lock($1)', [CHAIN_LOCK]);
+  const head = await tx.client.query<{ seq: number; hash: string }>(
+    'select seq, hash from audit_events order by seq desc limit 1',
+  );
+  let prevHash = head.rows[0]?.hash ?? GENESIS_HASH;
+  let seq = head.rows[0]?.seq ?? 0;
+  const occurredAt = new Date(ctx.clock.now().getTime()); // ms precision, stored as timestamptz(3)
+  const rows: (typeof auditEvents.$inferInsert)[] = [];
+  const personalRows: (typeof auditPersonalValues.$inferInsert)[] = [];
+  const out: AuditEvent[] = [];
+  for (const input of list) {
+    seq += 1;
+    const before = extractPersonal(input.before ?? null, ctx.ids);
+    const after = extractPersonal(input.after ?? null, ctx.ids);
+    const event: HashedEvent = {
+      seq,
+      id: ctx.ids(),
+      occurredAt: occurredAt.toISOString(),
+      actor: actorOf(ctx.actor),
+      action: input.action,
+      subject: { type: input.subject.type, id: input.subject.id },
+      before: before.value,
+      after: after.value,
+      reason: input.reason ?? null,
+      correlationId: ctx.correlationId ?? null,
+    };
+    const hash = hashEvent(prevHash, event);
+    rows.push({
+      seq,
+      id: event.id,
+      occurredAt,
+      actorType: event.actor.type,
+      actorId: event.actor.id,
+      actorName: event.actor.name,
+      action: event.action,
+      subjectType: event.subject.type,
+      subjectId: event.subject.id,
+      before: event.before,
+      after: event.after,
+      reason: event.reason,
+      correlationId: event.correlationId,
+      prevHash,
+      hash,
+    });
+    for (const p of [...before.personal, ...after.personal]) {
+      personalRows.push({
+        ref: p.ref,
+        eventSeq: seq,
+        dataSubject: input.dataSubject ?? null,
+        value: p.value,
+      });
+    }
+    out.push({ ...event, prevHash, hash });
+    prevHash = hash;
+  }
+  for (let i = 0; i < rows.length; i += 1000) await tx.db.insert(auditEvents).values(rows.slice(i, i + 1000));
+  for (let i = 0; i < personalRows.length; i += 1000)
+    await tx.db.insert(auditPersonalValues).values(personalRows.slice(i, i + 1000));
+  return out;
+}
+
+function actorOf(a: Actor): HashedEvent['actor'] {
+  return { type: a.type, id: a.id, name: a.name ?? null };
+}
+
+export type BreakReason = 'hash_mismatch' | 'link_mismatch' | 'sequence_gap';
+
+export interface VerifyResult {
+  ok: boolean;
+  checked: number;
+  head: { seq: number; hash: string } | null;
+  firstBroken?: {
+    seq: number;
+    id: string;
+    action: string;
+    occurredAt: string;
+    reason: BreakReason;
+    message: string;
+  };
+}
+
+/** Recompute the whole chain in seq order and name the first event that does not fit. Streams in batches. */
+export async function verifyChain(
+  database: Pick<Database, 'db'>,
+  opts: { batchSize?: number; onProgress?: (checked: number, total: number) => void } = {},
+): Promise<VerifyResult> {
+  const batchSize = opts.batchSize ?? 5000;
+  const [{ total } = { total: 0 }] = await database.db
+    .select({ total: sql<number>`count(*)::int` })
+    .from(auditEvents);
+  let prevHash = GENESIS_HASH;
+  let expectedSeq = 1;
+  let checked = 0;
+  let last: { seq: number; hash: string } | null = null;
+  for (;;) {
+    const rows = await database.db
+      .select()
+      .from(auditEvents)
+      .where(gte(auditEvents.seq, expectedSeq))
+      .orderBy(asc(auditEvents.seq))
+      .limit(batchSize);
+    if (rows.length === 0) break;
+    for (const r of rows) {
+      const broken = (reason: BreakReason, message: string): VerifyResult => ({
+        ok: false,
+        checked,
+        head: last,
+        firstBroken: {
+          seq: r.seq,
+          id: r.id,
+          action: r.action,
+          occurredAt: r.occurredAt.toISOString(),
+          reason,
+          message,
+        },
+      });
+      if (r.seq !== expectedSeq) {
+        return broken(
+          'sequence_gap',
+          `events ${expectedSeq}..${r.seq - 1} are missing before event ${r.seq}`,
+        );
+      }
+      if (r.prevHash !== prevHash) {
+        return broken(
+          'link_mismatch',
+          `event ${r.seq} says the previous hash is ${r.prevHash.slice(0, 12)}… but it is ${prevHash.slice(0, 12)}…`,
+        );
+      }
+      const recomputed = hashEvent(prevHash, toHashed(r));
+      if (recomputed !== r.hash) {
+        return broken(
+          'hash_mismatch',
+          `event ${r.seq} (${r.action}) was changed after it was written: its content no longer matches its hash`,
+        );
+      }
+      prevHash = r.hash;
+      expectedSeq += 1;
+      checked += 1;
+      last = { seq: r.seq, hash: r.hash };
+    }
+    opts.onProgress?.(checked, total);
+  }
+  return { ok: true, checked, head: last };
+}
+
+export interface AuditQuery {
+  actor?: string; // "type:id" or id
+  action?: string; // exact, or prefix with trailing "*" (e.g. "token.*")
+  subjectType?: string;
+  subjectId?: string;
+  correlationId?: string;
+  from?: Date;
+  to?: Date;
+  /** Keyset cursor: events with seq lower than this (newest first). */
+  before?: number;
+  limit?: number;
+}
+
+export interface AuditListItem extends AuditEvent {
+  personalErased: boolean;
+}
+
+/** Newest first, filtered on the server, keyset-paged by seq. Personal values are resolved (or shown erased). */
+export async function listAudit(
+  database: Pick<Database, 'db'>,
+  q: AuditQuery,
+): Promise<{ items: AuditListItem[]; nextBefore: number | null }> {
+  const limit = Math.min(Math.max(q.limit ?? 50, 1), 500);
+  const where: SQL[] = [];
+  if (q.actor) {
+    const i = q.actor.indexOf(':');
+    if (i > 0)
+      where.push(
+        eq(auditEvents.actorType, q.actor.slice(0, i)),
+        eq(auditEvents.actorId, q.actor.slice(i + 1)),
+      );
+    else where.push(eq(auditEvents.actorId, q.actor));
+  }
+  if (q.action) {
+    if (q.action.endsWith('*'))
+      where.push(sql`${auditEvents.action} like ${q.action.slice(0, -1).replace(/[\\%_]/g, '\\$&') + '%'}`);
+    else where.push(eq(auditEvents.action, q.action));
+  }
+  if (q.subjectType) where.push(eq(auditEvents.subjectType, q.subjectType));
+  if (q.subjectId) where.push(eq(auditEvents.subjectId, q.subjectId));
+  if (q.correlationId) where.push(eq(auditEvents.correlationId, q.correlationId));
+  if (q.from) where.push(gte(auditEvents.occurredAt, q.from));
+  if (q.to) where.push(lte(auditEvents.occurredAt, q.to));
+  if (q.from && q.to && q.from > q.to) {
+    throw new GatehouseError(AuditErrors.invalidQuery, 'the "from" time is after the "to" time', {
+      problems: [{ field: 'from', message: 'must not be after "to"' }],
+    });
+  }
+  if (q.before !== undefined) where.push(lt(auditEvents.seq, q.before));
+  const rows = await database.db
+    .select()
+    .from(auditEvents)
+    .where(where.length ? and(...where) : undefined)
+    .orderBy(desc(auditEvents.seq))
+    .limit(limit + 1);
+  const page = rows.slice(0, limit);
+  const refs = page.flatMap((r) => collectRefs([r.before, r.after]));
+  const values = new Map<string, unknown>();
+  if (refs.length) {
+    const pv = await database.db
+      .select()
+      .from(auditPersonalValues)
+      .where(inArray(auditPersonalValues.ref, refs));
+    for (const v of pv) values.set(v.ref, v.value);
+  }
+  const items = page.map((r) => {
+    let erased = false;
+    const lookup = (ref: string) => {
+      if (values.has(ref)) return values.get(ref);
+      erased = true;
+      return '[erased]';
+    };
+    const h = toHashed(r);
+    return {
+      ...h,
+      before: resolvePersonal(h.before, lookup),
+      after: resolvePersonal(h.after, lookup),
+      prevHash: r.prevHash,
+      hash: r.hash,
+      personalErased: erased,
+    };
+  });
+  return { items, nextBefore: rows.length > limit ? (page[page.length - 1]?.seq ?? null) : null };
+}
+
+/**
+ * Erase every personal value recorded for a data subject. The chain still verifies: only references are hashed.
+ * The erasure itself is audited (without the erased values).
+ */
+export async function erasePersonalData(
+  tx: Tx,
+  ctx: CommandContext,
+  dataSubject: string,
+  reason: string,
+): Promise<number> {
+  const deleted = await tx.db
+    .delete(auditPersonalValues)
+    .where(eq(auditPersonalValues.dataSubject, dataSubject))
+    .returning({ ref: auditPersonalValues.ref });
+  await appendAudit(tx, ctx, {
+    action: 'audit.personal_data.erase',
+    subject: { type: 'data_subject', id: dataSubject },
+    after: { erasedValues: deleted.length },
+    reason,
+  });
+  return deleted.length;
+}

@@ -1,0 +1,4 @@
+import { randomUUID } from 'node:crypto';
+
+export type IdGenerator = () => string;
+export const uuid: IdGenerator = () => randomUUID();

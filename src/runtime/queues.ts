@@ -1,0 +1,5 @@
+import type { QueueDefinition } from '../jobs/index.ts';
+import { probeQueue } from '../system/index.ts';
+
+/** Every job queue of the product. A capability adds its queue definitions here. */
+export const ALL_QUEUES: QueueDefinition<never>[] = [probeQueue as QueueDefinition<never>];

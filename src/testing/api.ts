@@ -1,0 +1,60 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../apps/server/app.ts';
+import { loadConfig, type Env } from '../config/index.ts';
+import { Jobs, type QueueDefinition } from '../jobs/index.ts';
+import { systemClock } from '../kit/clock.ts';
+import { uuid } from '../kit/ids.ts';
+import { silentLogger } from '../kit/log.ts';
+import { probeQueue } from '../system/index.ts';
+import type { TestDatabase } from './db.ts';
+
+export interface TestApi {
+  app: FastifyInstance;
+  jobs: Jobs;
+  /** Base URL when started with `listen: true`. */
+  url?: string;
+  close(): Promise<void>;
+}
+
+/** The real HTTP app with real job workers on a test database (in-process; `listen` for a real socket). */
+export async function startTestApi(
+  database: TestDatabase,
+  opts: { env?: Env; workerId?: string; listen?: boolean } = {},
+): Promise<TestApi> {
+  const jobs = new Jobs({
+    pool: database.pool,
+    log: silentLogger,
+    clock: systemClock,
+    queues: [probeQueue as QueueDefinition<never>],
+    workerId: opts.workerId ?? 'api-test',
+    concurrency: 2,
+    pollingIntervalSeconds: 0.5,
+  });
+  await jobs.start({ work: true });
+  const config = loadConfig({ DATABASE_URL: database.url, ...opts.env });
+  const app = await buildApp({
+    config,
+    log: silentLogger,
+    database,
+    jobs,
+    clock: systemClock,
+    ids: uuid,
+    workers: true,
+    degraded: () => undefined,
+  });
+  let url: string | undefined;
+  if (opts.listen) {
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const addr = app.server.address();
+    url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  }
+  return {
+    app,
+    jobs,
+    ...(url ? { url } : {}),
+    close: async () => {
+      await app.close();
+      await jobs.stop(2000);
+    },
+  };
+}

@@ -1,0 +1,22 @@
+/**
+ * The closed set of API scopes. `admin` implies every scope. Later capabilities add theirs here, so that a typo in
+ * `--scopes` is an error and not a silently useless token.
+ */
+export const SCOPES = {
+  admin: 'Everything, including managing tokens and operators',
+  'audit:read': 'Read the audit trail and verify the chain',
+  'tokens:read': 'List API tokens (never their secrets)',
+  'tokens:write': 'Create and revoke API tokens',
+  'jobs:read': 'See job queues and their state',
+  'jobs:write': 'Enqueue maintenance jobs (e.g. the queue probe)',
+} as const;
+
+export type Scope = keyof typeof SCOPES;
+
+export function isScope(s: string): s is Scope {
+  return Object.hasOwn(SCOPES, s);
+}
+
+export function hasScope(granted: readonly string[], needed: Scope): boolean {
+  return granted.includes('admin') || granted.includes(needed);
+}

@@ -1,0 +1,271 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { and, desc, eq, isNull, lt, or, sql } from 'drizzle-orm';
+import { appendAudit } from '../audit/index.ts';
+import type { Database, Tx } from '../db/pool.ts';
+import type { CommandContext } from '../kit/context.ts';
+import { GatehouseError, type FieldProblem } from '../kit/errors.ts';
+import { apiTokens } from './schema.ts';
+import { SCOPES, isScope, type Scope } from './scopes.ts';
+
+export const TokenErrors = {
+  invalid: 'token_invalid',
+  expired: 'token_expired',
+  revoked: 'token_revoked',
+  badScope: 'token_scope_unknown',
+  badName: 'token_name_invalid',
+  badExpiry: 'token_expiry_invalid',
+  notFound: 'token_not_found',
+  alreadyRevoked: 'token_already_revoked',
+} as const;
+
+export const TOKEN_PREFIX = 'gh_';
+/** Generated tokens are gh_ + 43 base64url characters; a bootstrap token from the environment may be any long random string. */
+const TOKEN_RE = /^[A-Za-z0-9._~+/=-]{32,256}$/;
+
+export interface TokenView {
+  id: string;
+  name: string;
+  hint: string;
+  scopes: string[];
+  createdAt: string;
+  createdBy: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  revokedBy: string | null;
+  lastUsedAt: string | null;
+  status: 'active' | 'expired' | 'revoked';
+}
+
+export function generateToken(): string {
+  return TOKEN_PREFIX + randomBytes(32).toString('base64url');
+}
+
+export function hashToken(token: string): Buffer {
+  return createHash('sha256').update(token, 'utf8').digest();
+}
+
+function hintOf(token: string): string {
+  return `${token.slice(0, 7)}…${token.slice(-4)}`;
+}
+
+function view(r: typeof apiTokens.$inferSelect, now: Date): TokenView {
+  return {
+    id: r.id,
+    name: r.name,
+    hint: r.hint,
+    scopes: r.scopes,
+    createdAt: r.createdAt.toISOString(),
+    createdBy: r.createdBy,
+    expiresAt: r.expiresAt?.toISOString() ?? null,
+    revokedAt: r.revokedAt?.toISOString() ?? null,
+    revokedBy: r.revokedBy,
+    lastUsedAt: r.lastUsedAt?.toISOString() ?? null,
+    status: r.revokedAt ? 'revoked' : r.expiresAt && r.expiresAt <= now ? 'expired' : 'active',
+  };
+}
+
+/** "90d", "12h", "30m" or an ISO 8601 date-time → an absolute instant after `now`. */
+export function parseExpiry(input: string, now: Date): Date {
+  const m = /^(\d+)\s*([mhdw])$/.exec(input.trim());
+  let at: Date;
+  if (m) {
+    const unit = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[m[2] as 'm' | 'h' | 'd' | 'w'];
+    at = new Date(now.getTime() + Number(m[1]) * unit);
+  } else {
+    at = new Date(input);
+    if (!/^\d{4}-\d{2}-\d{2}/.test(input.trim()) || Number.isNaN(at.getTime())) {
+      throw new GatehouseError(
+        TokenErrors.badExpiry,
+        `expiry "${input}" is neither a duration (30d, 12h) nor an ISO 8601 date-time`,
+        {
+          problems: [
+            {
+              field: 'expiresIn',
+              message: 'expected a duration like 30d or a date-time like 2027-01-31T00:00:00Z',
+              value: input,
+            },
+          ],
+        },
+      );
+    }
+  }
+  if (at <= now) {
+    throw new GatehouseError(TokenErrors.badExpiry, `expiry "${input}" is not in the future`, {
+      problems: [{ field: 'expiresIn', message: 'must be in the future', value: input }],
+    });
+  }
+  return at;
+}
+
+export interface CreateTokenInput {
+  name: string;
+  scopes: string[];
+  expiresAt?: Date | null;
+  /** Use this secret instead of generating one (bootstrap only). */
+  secret?: string;
+}
+
+export function validateTokenInput(input: CreateTokenInput): { name: string; scopes: Scope[] } {
+  const problems: FieldProblem[] = [];
+  const name = input.name.trim();
+  if (name.length === 0 || name.length > 100)
+    problems.push({ field: 'name', message: 'must be 1 to 100 characters', value: input.name });
+  if (input.scopes.length === 0)
+    problems.push({
+      field: 'scopes',
+      message: `at least one scope is required (one of: ${Object.keys(SCOPES).join(', ')})`,
+    });
+  input.scopes.forEach((s, i) => {
+    if (!isScope(s))
+      problems.push({
+        field: `scopes[${i}]`,
+        message: `unknown scope "${s}"; known scopes: ${Object.keys(SCOPES).join(', ')}`,
+        value: s,
+      });
+  });
+  if (problems.length) {
+    const code = problems.some((p) => p.field.startsWith('scopes'))
+      ? TokenErrors.badScope
+      : TokenErrors.badName;
+    throw new GatehouseError(code, problems.map((p) => `${p.field}: ${p.message}`).join('; '), { problems });
+  }
+  return { name, scopes: [...new Set(input.scopes)] as Scope[] };
+}
+
+/** Create a token in the caller's transaction (audited). Returns the secret once; only its hash is stored. */
+export async function createToken(
+  tx: Tx,
+  ctx: CommandContext,
+  input: CreateTokenInput,
+): Promise<{ token: string; view: TokenView }> {
+  const { name, scopes } = validateTokenInput(input);
+  const token = input.secret ?? generateToken();
+  const now = ctx.clock.now();
+  if (input.expiresAt && input.expiresAt <= now) {
+    throw new GatehouseError(TokenErrors.badExpiry, 'the expiry is not in the future', {
+      problems: [{ field: 'expiresAt', message: 'must be in the future' }],
+    });
+  }
+  const [row] = await tx.db
+    .insert(apiTokens)
+    .values({
+      id: ctx.ids(),
+      name,
+      tokenHash: hashToken(token),
+      hint: hintOf(token),
+      scopes,
+      createdAt: now,
+      createdBy: `${ctx.actor.type}:${ctx.actor.id}`,
+      expiresAt: input.expiresAt ?? null,
+    })
+    .returning();
+  const v = view(row!, now);
+  await appendAudit(tx, ctx, {
+    action: 'token.create',
+    subject: { type: 'api_token', id: v.id },
+    after: { name: v.name, scopes: v.scopes, expiresAt: v.expiresAt, hint: v.hint },
+  });
+  return { token, view: v };
+}
+
+export async function revokeToken(
+  tx: Tx,
+  ctx: CommandContext,
+  id: string,
+  reason?: string,
+): Promise<TokenView> {
+  const now = ctx.clock.now();
+  const [current] = await tx.db.select().from(apiTokens).where(eq(apiTokens.id, id)).for('update');
+  if (!current) throw new GatehouseError(TokenErrors.notFound, `no API token with id ${id}`, { status: 404 });
+  if (current.revokedAt)
+    throw new GatehouseError(
+      TokenErrors.alreadyRevoked,
+      `token "${current.name}" was already revoked at ${current.revokedAt.toISOString()}`,
+      { status: 409 },
+    );
+  const [row] = await tx.db
+    .update(apiTokens)
+    .set({ revokedAt: now, revokedBy: `${ctx.actor.type}:${ctx.actor.id}` })
+    .where(eq(apiTokens.id, id))
+    .returning();
+  const v = view(row!, now);
+  await appendAudit(tx, ctx, {
+    action: 'token.revoke',
+    subject: { type: 'api_token', id },
+    before: { status: view(current, now).status },
+    after: { status: 'revoked' },
+    ...(reason ? { reason } : {}),
+  });
+  return v;
+}
+
+export async function listTokens(
+  database: Pick<Database, 'db'>,
+  now: Date,
+  opts: { includeRevoked?: boolean } = {},
+): Promise<TokenView[]> {
+  const rows = await database.db
+    .select()
+    .from(apiTokens)
+    .where(opts.includeRevoked ? undefined : isNull(apiTokens.revokedAt))
+    .orderBy(desc(apiTokens.createdAt));
+  return rows.map((r) => view(r, now));
+}
+
+export async function getToken(database: Pick<Database, 'db'>, id: string, now: Date): Promise<TokenView> {
+  const [row] = await database.db.select().from(apiTokens).where(eq(apiTokens.id, id));
+  if (!row) throw new GatehouseError(TokenErrors.notFound, `no API token with id ${id}`, { status: 404 });
+  return view(row, now);
+}
+
+export interface TokenPrincipal {
+  tokenId: string;
+  name: string;
+  scopes: string[];
+}
+
+/**
+ * Resolve a presented bearer token. Errors say which of malformed / unknown / expired / revoked it is, so that a
+ * client can tell "rotate your token" from "you typed it wrong"; all are 401 at the edge.
+ */
+export async function authenticateToken(
+  database: Pick<Database, 'db'>,
+  presented: string,
+  now: Date,
+): Promise<TokenPrincipal> {
+  if (!TOKEN_RE.test(presented)) {
+    throw new GatehouseError(
+      TokenErrors.invalid,
+      'the API token is malformed (expected a token like gh_ followed by 43 characters)',
+      { status: 401 },
+    );
+  }
+  const hash = hashToken(presented);
+  const [row] = await database.db.select().from(apiTokens).where(eq(apiTokens.tokenHash, hash));
+  if (!row || !timingSafeEqual(row.tokenHash, hash))
+    throw new GatehouseError(TokenErrors.invalid, 'the API token is not known', { status: 401 });
+  if (row.revokedAt)
+    throw new GatehouseError(TokenErrors.revoked, `the API token "${row.name}" was revoked`, { status: 401 });
+  if (row.expiresAt && row.expiresAt <= now)
+    throw new GatehouseError(
+      TokenErrors.expired,
+      `the API token "${row.name}" expired at ${row.expiresAt.toISOString()}`,
+      { status: 401 },
+    );
+  // Record use at most once a minute per token: a write per request would be a needless hot row.
+  await database.db
+    .update(apiTokens)
+    .set({ lastUsedAt: now })
+    .where(
+      and(
+        eq(apiTokens.id, row.id),
+        or(isNull(apiTokens.lastUsedAt), lt(apiTokens.lastUsedAt, new Date(now.getTime() - 60_000))),
+      ),
+    );
+  return { tokenId: row.id, name: row.name, scopes: row.scopes };
+}
+
+export async function countTokens(database: Pick<Database, 'db'>): Promise<number> {
+  const [r] = await database.db.select({ n: sql<number>`count(*)::int` }).from(apiTokens);
+  return r?.n ?? 0;
+}
