@@ -2,6 +2,7 @@
  * `npm test`: the whole suite, the same on a laptop and in CI.
  *   1. typecheck  2. lint  3. format check
  *   4. every test against the embedded PostgreSQL (the default deployment)
+ *   (the console is built first: the browser tests in test/browser drive it in Debian's Chromium)
  *   5. the database-backed tests again against Debian's PostgreSQL server (the oldest supported major, 15),
  *      so that production-version differences show up. Required when CI=true; skipped with a hint otherwise.
  * Ends with one summary line: "tests: N passed, N failed, N skipped".
@@ -52,6 +53,7 @@ mkdirSync('test-results', { recursive: true });
 
 if (only.length === 0) {
   step('typecheck (tsc --noEmit)', bin('tsc'), ['--noEmit', '-p', '.']);
+  step('typecheck console (tsc --noEmit -p apps/web)', bin('tsc'), ['--noEmit', '-p', 'apps/web']);
   step('lint (eslint)', bin('eslint'), ['.', '--max-warnings=0']);
   step('format (prettier --check)', bin('prettier'), ['--check', '.', '--log-level', 'warn']);
 }

@@ -7,6 +7,11 @@ import Fastify, {
   type RawServerDefault,
 } from 'fastify';
 import swagger from '@fastify/swagger';
+import cookie from '@fastify/cookie';
+import fastifyStatic from '@fastify/static';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   jsonSchemaTransform,
   serializerCompiler,
@@ -20,11 +25,15 @@ import type { Clock } from '../../src/kit/clock.ts';
 import { CommonErrors, GatehouseError } from '../../src/kit/errors.ts';
 import type { IdGenerator } from '../../src/kit/ids.ts';
 import type { Logger } from '../../src/kit/log.ts';
+import type { SecretBox } from '../../src/kit/secret-box.ts';
 import { registerAuth } from './auth.ts';
 import { sendProblem, toProblem } from './problem.ts';
 import { healthRoutes } from './routes/health.ts';
 import { tokenRoutes } from './routes/tokens.ts';
-import { auditRoutes } from './routes/audit.ts';
+import { auditRoutes, auditVerificationRoutes } from './routes/audit.ts';
+import { sessionRoutes } from './routes/session.ts';
+import { operatorRoutes } from './routes/operators.ts';
+import { dashboardRoutes } from './routes/dashboard.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { systemRoutes } from './routes/system.ts';
 
@@ -35,10 +44,29 @@ export interface AppDeps {
   jobs: Jobs;
   clock: Clock;
   ids: IdGenerator;
+  secrets: SecretBox;
   /** Whether this process runs job workers (readiness then requires them). */
   workers: boolean;
   degraded: () => string | undefined;
+  /** How this process reaches PostgreSQL (shown on the dashboard). */
+  databaseMode: string;
+  version: string;
+  /** Where the built console lives (default apps/web/dist). */
+  webRoot?: string;
 }
+
+export const WEB_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', 'web', 'dist');
+
+const CSP = [
+  "default-src 'self'",
+  "img-src 'self' data:",
+  "style-src 'self' 'unsafe-inline'", // the component library sets inline styles
+  "script-src 'self'",
+  "connect-src 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+].join('; ');
 
 /** A Fastify scope whose routes are typed from their zod schemas. */
 export type Router = FastifyInstance<
@@ -82,10 +110,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     transform: jsonSchemaTransform,
   });
 
+  await app.register(cookie);
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', String(req.id));
     reply.header('x-content-type-options', 'nosniff');
-    reply.header('cache-control', 'no-store');
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header('x-frame-options', 'DENY');
+    reply.header('content-security-policy', CSP);
+    const isAsset = req.url.startsWith('/assets/');
+    if (!isAsset) reply.header('cache-control', 'no-store');
   });
   registerAuth(app, deps);
 
@@ -95,8 +128,34 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     else req.log.info({ code: problem.code, status: problem.status }, 'request refused');
     return sendProblem(reply, problem);
   });
-  app.setNotFoundHandler((req, reply) =>
-    sendProblem(
+  // The console: built files at their paths; any other GET that is not the API gets index.html (client routing).
+  const webRoot = deps.webRoot ?? WEB_ROOT;
+  const hasConsole = existsSync(join(webRoot, 'index.html'));
+  if (hasConsole) {
+    await app.register(fastifyStatic, {
+      root: webRoot,
+      wildcard: false,
+      index: false,
+      maxAge: '365d',
+      immutable: true,
+    });
+  }
+  const isApi = (url: string) =>
+    url.startsWith('/api/') || url === '/api' || url === '/healthz' || url === '/readyz';
+  app.setNotFoundHandler((req, reply) => {
+    if (req.method === 'GET' && !isApi(req.url)) {
+      if (hasConsole)
+        return reply
+          .header('cache-control', 'no-store')
+          .sendFile('index.html', webRoot, { maxAge: 0, immutable: false });
+      return reply
+        .code(503)
+        .type('text/html; charset=utf-8')
+        .send(
+          '<!doctype html><title>Gatehouse</title><p>The console has not been built. Start Gatehouse with <code>npm start</code>, which builds it.</p>',
+        );
+    }
+    return sendProblem(
       reply,
       toProblem(
         new GatehouseError(
@@ -106,23 +165,27 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         ),
         req,
       ),
-    ),
-  );
+    );
+  });
 
   const z = app.withTypeProvider<ZodTypeProvider>();
   await app.register(async (scope) => healthRoutes(scope.withTypeProvider<ZodTypeProvider>(), deps));
-  await app.register(async (scope) => tokenRoutes(scope.withTypeProvider<ZodTypeProvider>(), deps), {
-    prefix: '/api/v1',
-  });
-  await app.register(async (scope) => auditRoutes(scope.withTypeProvider<ZodTypeProvider>(), deps), {
-    prefix: '/api/v1',
-  });
-  await app.register(async (scope) => jobRoutes(scope.withTypeProvider<ZodTypeProvider>(), deps), {
-    prefix: '/api/v1',
-  });
-  await app.register(async (scope) => systemRoutes(scope.withTypeProvider<ZodTypeProvider>(), deps), {
-    prefix: '/api/v1',
-  });
+  // Every capability's routes, under /api/v1. A capability adds its module here.
+  const v1: ((r: Router, d: AppDeps) => Promise<void>)[] = [
+    sessionRoutes,
+    systemRoutes,
+    dashboardRoutes,
+    operatorRoutes,
+    tokenRoutes,
+    auditRoutes,
+    auditVerificationRoutes,
+    jobRoutes,
+  ];
+  for (const routes of v1) {
+    await app.register(async (scope) => routes(scope.withTypeProvider<ZodTypeProvider>(), deps), {
+      prefix: '/api/v1',
+    });
+  }
   z.get('/api/openapi.json', { schema: { hide: true }, config: { scope: 'public' } }, async () =>
     app.swagger(),
   );

@@ -12,6 +12,7 @@ export interface Problem {
   instance: string;
   requestId: string;
   errors?: FieldProblem[];
+  [extra: string]: unknown;
 }
 
 const TITLES: Record<number, string> = {
@@ -48,6 +49,7 @@ export function toProblem(err: unknown, req: FastifyRequest): Problem {
       code: err.code,
       ...base,
       ...(err.problems.length ? { errors: err.problems } : {}),
+      ...err.details,
     };
   }
   if (hasZodFastifySchemaValidationErrors(err)) {

@@ -210,11 +210,20 @@ describe('audit chain (real PostgreSQL)', () => {
       expect((await listAudit(db, { correlationId: 'corr-1' })).items).toHaveLength(7);
       const page1 = await listAudit(db, { limit: 4 });
       expect(page1.items.map((e) => e.seq)).toEqual([9, 8, 7, 6]);
-      const page2 = await listAudit(db, { limit: 4, before: page1.nextBefore! });
+      const page2 = await listAudit(db, { limit: 4, cursor: page1.nextCursor! });
       expect(page2.items.map((e) => e.seq)).toEqual([5, 4, 3, 2]);
-      const page3 = await listAudit(db, { limit: 4, before: page2.nextBefore! });
+      const page3 = await listAudit(db, { limit: 4, cursor: page2.nextCursor! });
       expect(page3.items.map((e) => e.seq)).toEqual([1]);
-      expect(page3.nextBefore).toBeNull();
+      expect(page3.nextCursor).toBeNull();
+      const asc1 = await listAudit(db, { limit: 4, order: 'asc', action: 'token.*' });
+      expect(asc1.items.map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+      const asc2 = await listAudit(db, {
+        limit: 4,
+        order: 'asc',
+        action: 'token.*',
+        cursor: asc1.nextCursor!,
+      });
+      expect(asc2.items.map((e) => e.seq)).toEqual([5, 6, 7, 8]);
       // action prefixes are literal: "%" and "_" do not act as wildcards
       expect((await listAudit(db, { action: 'token_*' })).items).toHaveLength(0);
       await expect(

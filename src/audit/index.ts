@@ -1,4 +1,11 @@
-export { appendAudit, verifyChain, listAudit, erasePersonalData, AuditErrors } from './store.ts';
+export { appendAudit, verifyChain, listAudit, erasePersonalData, auditStats, AuditErrors } from './store.ts';
+export {
+  startVerification,
+  getVerification,
+  verifyQueue,
+  VERIFY_QUEUE,
+  type VerificationView,
+} from './verifications.ts';
 export type {
   AuditInput,
   AuditEvent,

@@ -43,3 +43,16 @@ export const auditPersonalValues = pgTable(
     index('audit_personal_values_event_idx').on(t.eventSeq),
   ],
 );
+
+/** Chain verifications run as jobs so that the console can show progress on a long trail. */
+export const auditVerifications = pgTable('audit_verifications', {
+  id: uuid('id').primaryKey(),
+  state: text('state', { enum: ['running', 'done', 'failed'] }).notNull(),
+  checked: bigint('checked', { mode: 'number' }).notNull().default(0),
+  total: bigint('total', { mode: 'number' }).notNull().default(0),
+  startedAt: timestamp('started_at', { withTimezone: true }).notNull(),
+  startedBy: text('started_by').notNull(),
+  finishedAt: timestamp('finished_at', { withTimezone: true }),
+  result: jsonb('result'),
+  error: text('error'),
+});

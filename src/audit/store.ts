@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gte, inArray, lt, lte, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, inArray, lt, lte, sql, type SQL } from 'drizzle-orm';
 import type { Database, Tx } from '../db/pool.ts';
 import type { CommandContext, Actor } from '../kit/context.ts';
 import { GatehouseError } from '../kit/errors.ts';
@@ -212,8 +212,10 @@ export interface AuditQuery {
   correlationId?: string;
   from?: Date;
   to?: Date;
-  /** Keyset cursor: events with seq lower than this (newest first). */
-  before?: number;
+  /** Newest first (default) or oldest first. */
+  order?: 'desc' | 'asc';
+  /** Keyset cursor from the previous page's `nextCursor`. */
+  cursor?: number;
   limit?: number;
 }
 
@@ -225,7 +227,7 @@ export interface AuditListItem extends AuditEvent {
 export async function listAudit(
   database: Pick<Database, 'db'>,
   q: AuditQuery,
-): Promise<{ items: AuditListItem[]; nextBefore: number | null }> {
+): Promise<{ items: AuditListItem[]; nextCursor: number | null }> {
   const limit = Math.min(Math.max(q.limit ?? 50, 1), 500);
   const where: SQL[] = [];
   if (q.actor) {
@@ -252,12 +254,14 @@ export async function listAudit(
       problems: [{ field: 'from', message: 'must not be after "to"' }],
     });
   }
-  if (q.before !== undefined) where.push(lt(auditEvents.seq, q.before));
+  const ascending = q.order === 'asc';
+  if (q.cursor !== undefined)
+    where.push(ascending ? gt(auditEvents.seq, q.cursor) : lt(auditEvents.seq, q.cursor));
   const rows = await database.db
     .select()
     .from(auditEvents)
     .where(where.length ? and(...where) : undefined)
-    .orderBy(desc(auditEvents.seq))
+    .orderBy(ascending ? asc(auditEvents.seq) : desc(auditEvents.seq))
     .limit(limit + 1);
   const page = rows.slice(0, limit);
   const refs = page.flatMap((r) => collectRefs([r.before, r.after]));
@@ -286,7 +290,7 @@ export async function listAudit(
       personalErased: erased,
     };
   });
-  return { items, nextBefore: rows.length > limit ? (page[page.length - 1]?.seq ?? null) : null };
+  return { items, nextCursor: rows.length > limit ? (page[page.length - 1]?.seq ?? null) : null };
 }
 
 /**
@@ -310,4 +314,17 @@ export async function erasePersonalData(
     reason,
   });
   return deleted.length;
+}
+
+export async function auditStats(
+  database: Pick<Database, 'db'>,
+  now: Date,
+): Promise<{ events: number; last24h: number }> {
+  const [r] = await database.db
+    .select({
+      events: sql<number>`coalesce(max(${auditEvents.seq}), 0)::int`,
+      last24h: sql<number>`count(*) filter (where ${auditEvents.occurredAt} > ${new Date(now.getTime() - 86_400_000)})::int`,
+    })
+    .from(auditEvents);
+  return r ?? { events: 0, last24h: 0 };
 }

@@ -158,6 +158,61 @@ const SETTINGS = {
       default: '15000',
     },
   ],
+  secretKey: [
+    z
+      .string()
+      .trim()
+      .refine((s) => decodeKey(s) !== undefined, {
+        message: 'expected 32 random bytes as 64 hex characters or base64 (openssl rand -base64 32)',
+      }),
+    {
+      env: 'GATEHOUSE_SECRET_KEY',
+      description:
+        'Key (32 bytes, hex or base64) that encrypts secrets at rest (TOTP seeds, later connector credentials) with AES-256-GCM. Required with DATABASE_URL; with the embedded database it is generated into the data directory when unset.',
+      secret: true,
+    },
+  ],
+  publicUrl: [
+    urlOf(['http:', 'https:'], 'https://gatehouse.example.com (an http(s) URL)'),
+    {
+      env: 'GATEHOUSE_PUBLIC_URL',
+      description:
+        'The URL people use to reach the console (for links such as the first-start setup link). Sign-in cookies are marked Secure when it is https. Default: http://HOST:PORT.',
+    },
+  ],
+  sessionIdleMinutes: [
+    int(1, 24 * 60),
+    {
+      env: 'GATEHOUSE_SESSION_IDLE_MINUTES',
+      description: 'Console sessions end after this many minutes without activity.',
+      default: '30',
+    },
+  ],
+  sessionMaxHours: [
+    int(1, 24 * 7),
+    {
+      env: 'GATEHOUSE_SESSION_MAX_HOURS',
+      description: 'Console sessions end this many hours after sign-in, active or not.',
+      default: '12',
+    },
+  ],
+  bootstrapAdminEmail: [
+    z.string().trim().email({ message: 'expected an email address' }),
+    {
+      env: 'GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL',
+      description:
+        'On first start, create the first console administrator with this email (with GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD). When unset, the first start prints a one-time setup link instead.',
+    },
+  ],
+  bootstrapAdminPassword: [
+    z.string().min(12, { message: 'must be at least 12 characters' }).max(256),
+    {
+      env: 'GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD',
+      description:
+        'Password of the first console administrator (see GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL). They enrol TOTP at first sign-in.',
+      secret: true,
+    },
+  ],
   trustProxy: [
     bool,
     {
@@ -208,6 +263,16 @@ export function loadConfig(env: Env = process.env): Config {
       });
     }
   }
+  if ((out.bootstrapAdminEmail === undefined) !== (out.bootstrapAdminPassword === undefined)) {
+    problems.push({
+      field:
+        out.bootstrapAdminEmail === undefined
+          ? 'GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL'
+          : 'GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD',
+      message:
+        'GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL and GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD go together: set both or neither',
+    });
+  }
   if (out.remoteUrl !== undefined && out.remoteToken === undefined) {
     problems.push({ field: 'GATEHOUSE_TOKEN', message: 'is required when GATEHOUSE_URL is set' });
   }
@@ -221,6 +286,17 @@ export function loadConfig(env: Env = process.env): Config {
   }
   out.dataDir = resolve(String(out.dataDir));
   return out as Config;
+}
+
+/** A 32-byte key from 64 hex characters or base64; undefined when it is neither. */
+export function decodeKey(s: string): Buffer | undefined {
+  const t = s.trim();
+  if (/^[0-9a-fA-F]{64}$/.test(t)) return Buffer.from(t, 'hex');
+  if (/^[A-Za-z0-9+/_-]{43}=?$/.test(t)) {
+    const b = Buffer.from(t.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+    return b.length === 32 ? b : undefined;
+  }
+  return undefined;
 }
 
 /** Mask the password of a connection URL. */

@@ -134,3 +134,21 @@ function ensureDir(dir: string): void {
 function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
+
+/** The key that encrypts secrets at rest when GATEHOUSE_SECRET_KEY is unset (embedded mode): created once, 0600. */
+export function embeddedSecretKey(dataDir: string): Buffer {
+  const dir = join(dataDir, 'secrets');
+  const file = join(dir, 'master.key');
+  if (!existsSync(file)) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    try {
+      writeFileSync(file, randomBytes(32).toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
+  const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+  if (key.length !== 32)
+    throw new GatehouseError(DataDirErrors.unusable, `${file} does not hold a 32-byte key`);
+  return key;
+}

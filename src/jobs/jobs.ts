@@ -1,7 +1,7 @@
 import { PgBoss, type Db as IDatabase, type Job } from 'pg-boss';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
-import type { Tx } from '../db/pool.ts';
+import type { Database, Tx } from '../db/pool.ts';
 import type { Clock } from '../kit/clock.ts';
 import { GatehouseError, describeError } from '../kit/errors.ts';
 import type { Logger } from '../kit/log.ts';
@@ -12,6 +12,8 @@ export const JobErrors = { unknownQueue: 'queue_unknown', notStarted: 'jobs_not_
 export interface JobContext {
   /** The job's own transaction: everything written through it commits together with the job's completion. */
   tx: Tx;
+  /** The pool, for writes that must be visible before the job ends (progress). */
+  database: Pick<Database, 'pool' | 'db'>;
   log: Logger;
   workerId: string;
   clock: Clock;
@@ -121,10 +123,12 @@ export class Jobs {
   private readonly queues: Map<string, QueueDefinition<never>>;
   private started = false;
   private working = false;
+  private readonly database: Pick<Database, 'pool' | 'db'>;
 
   constructor(opts: JobsOptions) {
     this.opts = opts;
     this.queues = new Map(opts.queues.map((q) => [q.name, q]));
+    this.database = { pool: opts.pool, db: drizzle(opts.pool) };
     this.boss = new PgBoss({
       db: poolAdapter(opts.pool),
       schema: 'pgboss',
@@ -191,6 +195,7 @@ export class Jobs {
           try {
             await q.handle(jobs as Job<never>[], {
               tx,
+              database: this.database,
               log,
               workerId: this.opts.workerId,
               clock: this.opts.clock,

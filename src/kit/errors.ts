@@ -18,11 +18,19 @@ export class GatehouseError extends Error {
   readonly status: ErrorStatus;
   readonly problems: FieldProblem[];
   readonly retryable: boolean;
+  /** Extra machine-readable facts for the client (e.g. `retryAt`), added to the problem document. */
+  readonly details: Record<string, unknown>;
 
   constructor(
     code: string,
     message: string,
-    opts: { status?: ErrorStatus; problems?: FieldProblem[]; retryable?: boolean; cause?: unknown } = {},
+    opts: {
+      status?: ErrorStatus;
+      problems?: FieldProblem[];
+      retryable?: boolean;
+      cause?: unknown;
+      details?: Record<string, unknown>;
+    } = {},
   ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'GatehouseError';
@@ -30,6 +38,7 @@ export class GatehouseError extends Error {
     this.status = opts.status ?? 400;
     this.problems = opts.problems ?? [];
     this.retryable = opts.retryable ?? false;
+    this.details = opts.details ?? {};
   }
 }
 

@@ -14,6 +14,9 @@ import { systemClock, type Clock } from '../kit/clock.ts';
 import { uuid, type IdGenerator } from '../kit/ids.ts';
 import type { Logger } from '../kit/log.ts';
 import { ALL_QUEUES } from './queues.ts';
+import { decodeKey } from '../config/index.ts';
+import { embeddedSecretKey } from '../db/data-dir.ts';
+import { secretBox, type SecretBox } from '../kit/secret-box.ts';
 
 /**
  * The composition root: the one place that turns configuration into live dependencies. The server, the worker
@@ -27,6 +30,8 @@ export interface Runtime {
   connection: DatabaseConnection;
   database: Database;
   jobs: Jobs;
+  /** Encrypts secrets at rest (GATEHOUSE_SECRET_KEY, or the data directory's key in embedded mode). */
+  secrets: SecretBox;
   workerId: string;
   /** True while the embedded server is being restarted after a crash. */
   degraded(): string | undefined;
@@ -57,6 +62,15 @@ export async function openRuntime(config: Config, opts: OpenRuntimeOptions): Pro
       if (!ok) opts.onFatal?.(degraded!);
     },
   });
+  const key = config.secretKey
+    ? decodeKey(config.secretKey)
+    : connection.mode === 'external'
+      ? undefined
+      : embeddedSecretKey(config.dataDir);
+  const secrets = secretBox(
+    key,
+    'GATEHOUSE_SECRET_KEY: is required when DATABASE_URL is set, to encrypt secrets at rest (generate one with: openssl rand -base64 32)',
+  );
   const database = openDatabase(connection.url, {
     max: config.dbPoolMax,
     log,
@@ -109,6 +123,7 @@ export async function openRuntime(config: Config, opts: OpenRuntimeOptions): Pro
     connection,
     database,
     jobs,
+    secrets,
     workerId,
     degraded: () => degraded,
     close,

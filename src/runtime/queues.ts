@@ -1,5 +1,9 @@
 import type { QueueDefinition } from '../jobs/index.ts';
 import { probeQueue } from '../system/index.ts';
+import { verifyQueue } from '../audit/index.ts';
 
 /** Every job queue of the product. A capability adds its queue definitions here. */
-export const ALL_QUEUES: QueueDefinition<never>[] = [probeQueue as QueueDefinition<never>];
+export const ALL_QUEUES: QueueDefinition<never>[] = [
+  probeQueue as QueueDefinition<never>,
+  verifyQueue as QueueDefinition<never>,
+];

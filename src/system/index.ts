@@ -7,3 +7,4 @@ export {
   type ProbeData,
   type ProbeReport,
 } from './probe.ts';
+export { VERSION } from './version.ts';

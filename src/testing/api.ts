@@ -1,11 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../apps/server/app.ts';
-import { loadConfig, type Env } from '../config/index.ts';
-import { Jobs, type QueueDefinition } from '../jobs/index.ts';
+import { decodeKey, loadConfig, type Env } from '../config/index.ts';
+import { secretBox } from '../kit/secret-box.ts';
+import type { Clock } from '../kit/clock.ts';
+
+/** A fixed key for tests (never used outside them). */
+export const TEST_SECRET_KEY = Buffer.alloc(32, 7).toString('base64');
+import { Jobs } from '../jobs/index.ts';
 import { systemClock } from '../kit/clock.ts';
 import { uuid } from '../kit/ids.ts';
 import { silentLogger } from '../kit/log.ts';
-import { probeQueue } from '../system/index.ts';
+import { ALL_QUEUES } from '../runtime/queues.ts';
 import type { TestDatabase } from './db.ts';
 
 export interface TestApi {
@@ -19,28 +24,33 @@ export interface TestApi {
 /** The real HTTP app with real job workers on a test database (in-process; `listen` for a real socket). */
 export async function startTestApi(
   database: TestDatabase,
-  opts: { env?: Env; workerId?: string; listen?: boolean } = {},
+  opts: { env?: Env; workerId?: string; listen?: boolean; clock?: Clock; webRoot?: string } = {},
 ): Promise<TestApi> {
   const jobs = new Jobs({
     pool: database.pool,
     log: silentLogger,
     clock: systemClock,
-    queues: [probeQueue as QueueDefinition<never>],
+    queues: ALL_QUEUES,
     workerId: opts.workerId ?? 'api-test',
     concurrency: 2,
     pollingIntervalSeconds: 0.5,
   });
   await jobs.start({ work: true });
   const config = loadConfig({ DATABASE_URL: database.url, ...opts.env });
+  const secrets = secretBox(decodeKey(config.secretKey ?? TEST_SECRET_KEY), 'test');
   const app = await buildApp({
     config,
     log: silentLogger,
     database,
     jobs,
-    clock: systemClock,
+    clock: opts.clock ?? systemClock,
     ids: uuid,
+    secrets,
     workers: true,
     degraded: () => undefined,
+    databaseMode: 'external',
+    version: 'test',
+    ...(opts.webRoot ? { webRoot: opts.webRoot } : {}),
   });
   let url: string | undefined;
   if (opts.listen) {

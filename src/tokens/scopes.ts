@@ -9,6 +9,9 @@ export const SCOPES = {
   'tokens:write': 'Create and revoke API tokens',
   'jobs:read': 'See job queues and their state',
   'jobs:write': 'Enqueue maintenance jobs (e.g. the queue probe)',
+  'operators:read': 'See console operators and their roles',
+  'operators:write': 'Create operators, change roles, unlock, reset MFA and passwords',
+  'settings:read': 'See the running configuration (secrets masked)',
 } as const;
 
 export type Scope = keyof typeof SCOPES;

@@ -269,3 +269,17 @@ export async function countTokens(database: Pick<Database, 'db'>): Promise<numbe
   const [r] = await database.db.select({ n: sql<number>`count(*)::int` }).from(apiTokens);
   return r?.n ?? 0;
 }
+
+export async function tokenStats(
+  database: Pick<Database, 'db'>,
+  now: Date,
+): Promise<{ active: number; expiringSoon: number }> {
+  const soon = new Date(now.getTime() + 14 * 86_400_000);
+  const [r] = await database.db
+    .select({
+      active: sql<number>`count(*) filter (where ${apiTokens.revokedAt} is null and (${apiTokens.expiresAt} is null or ${apiTokens.expiresAt} > ${now}))::int`,
+      expiringSoon: sql<number>`count(*) filter (where ${apiTokens.revokedAt} is null and ${apiTokens.expiresAt} > ${now} and ${apiTokens.expiresAt} <= ${soon})::int`,
+    })
+    .from(apiTokens);
+  return r ?? { active: 0, expiringSoon: 0 };
+}

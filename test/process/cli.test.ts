@@ -118,6 +118,12 @@ describe('gatehouse CLI against a database (DATABASE_URL)', () => {
     expect(r.stdout).toContain('is "gatehouse serve" or "gatehouse worker" running');
   });
 
+  it('serve refuses to start on an external database without GATEHOUSE_SECRET_KEY', async () => {
+    const r = await runCli(['serve'], { ...env, PORT: '1' });
+    expect(r.code).toBe(78);
+    expect(r.stderr).toContain('GATEHOUSE_SECRET_KEY: is required when DATABASE_URL is set');
+  });
+
   it('config check shows the configuration with secrets masked', async () => {
     const r = await runCli(['config', 'check', '--json'], {
       ...env,

@@ -96,9 +96,25 @@ describe('gatehouse serve with the embedded PostgreSQL', () => {
     expect((await httpGet(`${second.url}/api/v1/me`, cliToken)).body).toMatchObject({
       name: 'made while running',
     });
+    // No console administrator yet: each start prints a fresh one-time setup link (the old one stops working).
+    const links = [first, second].map((s) => s.p.stdout().match(/\/setup#([A-Za-z0-9_-]+)/)?.[1]);
+    expect(links[0]).toBeTruthy();
+    expect(links[1]).toBeTruthy();
+    expect(links[1]).not.toBe(links[0]);
     const verified = await runCli(['audit', 'verify', '--json'], second.env);
     expect(verified.code).toBe(0);
-    expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true, checked: 3 });
+    // token.create + system.bootstrap + setup link (1st start), token.create (CLI), setup link (2nd start)
+    expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true, checked: 5 });
+    const actions = JSON.parse((await runCli(['audit', 'list', '--json'], second.env)).stdout).items.map(
+      (e: { action: string }) => e.action,
+    );
+    expect(actions).toEqual([
+      'system.setup_link_issued',
+      'token.create',
+      'system.setup_link_issued',
+      'system.bootstrap',
+      'token.create',
+    ]);
     second.p.child.kill('SIGINT');
     expect(await second.p.exited).toBe(0);
   });
@@ -176,6 +192,16 @@ describe('bad configuration', () => {
       69,
       /DATABASE_URL: cannot connect to postgres:\/\/gh:\*\*\*@127\.0\.0\.1:1\/gh/,
     ],
+    [{ GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: 'admin@example.com' }, 78, /set both or neither/],
+    [
+      {
+        GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: 'admin@example.com',
+        GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: 'admin password 2026',
+      },
+      78,
+      /GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: must not contain your email name/,
+    ],
+    [{ GATEHOUSE_SECRET_KEY: 'too-short' }, 78, /GATEHOUSE_SECRET_KEY: expected 32 random bytes/],
   ])('%o exits %i naming the setting', async (env, code, message) => {
     const r = await runCli(['serve'], cleanEnv({ GATEHOUSE_DATA_DIR: dataDir(), ...env }));
     expect(r.code).toBe(code);

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { listAudit, verifyChain } from '../../../src/audit/index.ts';
+import { getVerification, listAudit, startVerification, verifyChain } from '../../../src/audit/index.ts';
+import { transaction } from '../../../src/db/index.ts';
+import { contextOf } from '../auth.ts';
 import type { AppDeps, Router } from '../app.ts';
 
 const event = z.object({
@@ -41,7 +43,7 @@ export async function auditRoutes(app: Router, deps: AppDeps): Promise<void> {
       config: { scope: 'audit:read' },
       schema: {
         tags: ['audit'],
-        summary: 'Search the audit trail (newest first, keyset paging with `before`)',
+        summary: 'Search the audit trail (keyset paging: pass nextCursor back as cursor)',
         querystring: z.object({
           actor: z.string().max(200).optional().describe('"type:id" or an id'),
           action: z.string().max(200).optional().describe('Exact action, or a prefix ending in * (token.*)'),
@@ -50,10 +52,11 @@ export async function auditRoutes(app: Router, deps: AppDeps): Promise<void> {
           correlationId: z.string().max(200).optional(),
           from: z.iso.datetime({ offset: true }).optional(),
           to: z.iso.datetime({ offset: true }).optional(),
-          before: z.coerce.number().int().positive().optional(),
+          order: z.enum(['desc', 'asc']).default('desc'),
+          cursor: z.coerce.number().int().min(0).optional(),
           limit: z.coerce.number().int().min(1).max(500).default(50),
         }),
-        response: { 200: z.object({ items: z.array(event), nextBefore: z.number().int().nullable() }) },
+        response: { 200: z.object({ items: z.array(event), nextCursor: z.number().int().nullable() }) },
       },
     },
     async (req) => {
@@ -76,5 +79,49 @@ export async function auditRoutes(app: Router, deps: AppDeps): Promise<void> {
       },
     },
     async () => verifyChain(deps.database),
+  );
+}
+
+export async function auditVerificationRoutes(app: Router, deps: AppDeps): Promise<void> {
+  app.post(
+    '/audit/verifications',
+    {
+      config: { scope: 'audit:read' },
+      schema: {
+        tags: ['audit'],
+        summary: 'Start verifying the chain in the background; poll for progress',
+        response: { 202: z.object({ id: z.string() }) },
+      },
+    },
+    async (req, reply) => {
+      const ctx = contextOf(req, deps);
+      const id = await transaction(deps.database, (tx) => startVerification(tx, ctx, deps.jobs));
+      return reply.code(202).send({ id });
+    },
+  );
+  app.get(
+    '/audit/verifications/:id',
+    {
+      config: { scope: 'audit:read' },
+      schema: {
+        tags: ['audit'],
+        summary: 'Progress and result of a verification',
+        params: z.object({ id: z.uuid() }),
+        response: {
+          200: z.object({
+            id: z.string(),
+            state: z.enum(['running', 'done', 'failed']),
+            checked: z.number().int(),
+            total: z.number().int(),
+            startedAt: z.string(),
+            startedBy: z.string(),
+            finishedAt: z.string().nullable(),
+            result: verifyResult.nullable(),
+            error: z.string().nullable(),
+          }),
+        },
+      },
+    },
+    async (req) => getVerification(deps.database, req.params.id),
   );
 }

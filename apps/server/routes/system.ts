@@ -9,28 +9,27 @@ export async function systemRoutes(app: Router, deps: AppDeps): Promise<void> {
       config: { scope: 'authenticated' },
       schema: {
         tags: ['system'],
-        summary: 'Who the presented token is',
+        summary: 'Who is calling (an API token or a signed-in operator)',
         response: {
           200: z.object({
-            type: z.literal('token'),
+            type: z.enum(['token', 'operator']),
             id: z.string(),
             name: z.string(),
             scopes: z.array(z.string()),
+            role: z.string().optional(),
           }),
         },
       },
     },
-    async (req) => ({
-      type: 'token' as const,
-      id: req.principal!.tokenId,
-      name: req.principal!.name,
-      scopes: req.principal!.scopes,
-    }),
+    async (req) => {
+      const p = req.principal!;
+      return { type: p.kind, id: p.id, name: p.name, scopes: p.scopes, ...(p.role ? { role: p.role } : {}) };
+    },
   );
   app.get(
     '/system/config',
     {
-      config: { scope: 'admin' },
+      config: { scope: 'settings:read' },
       schema: {
         tags: ['system'],
         summary: 'The running configuration, secrets masked',

@@ -1,0 +1,125 @@
+import { lazy, Suspense, type ReactNode } from 'react';
+import { Navigate, Route, Routes, useLocation } from 'react-router';
+import { useSession } from './session';
+import { Shell } from './Shell';
+import { AuthFrame } from './components/AuthFrame';
+import { FullPageLoader } from './components/FullPageLoader';
+
+const LoginPage = lazy(() => import('./pages/LoginPage'));
+const MfaPage = lazy(() => import('./pages/MfaPage'));
+const EnrolPage = lazy(() => import('./pages/EnrolPage'));
+const SetupPage = lazy(() => import('./pages/SetupPage'));
+const DashboardPage = lazy(() => import('./pages/DashboardPage'));
+const AuditPage = lazy(() => import('./pages/AuditPage'));
+const OperatorsPage = lazy(() => import('./pages/OperatorsPage'));
+const TokensPage = lazy(() => import('./pages/TokensPage'));
+const SettingsPage = lazy(() => import('./pages/SettingsPage'));
+const NotFoundPage = lazy(() => import('./pages/NotFoundPage'));
+
+export function App() {
+  const { loading } = useSession();
+  if (loading) return <FullPageLoader />;
+  return (
+    <Routes>
+      <Route
+        path="/login"
+        element={
+          <SignInStep step="password">
+            <LoginPage />
+          </SignInStep>
+        }
+      />
+      <Route
+        path="/login/mfa"
+        element={
+          <SignInStep step="mfa">
+            <MfaPage />
+          </SignInStep>
+        }
+      />
+      <Route
+        path="/login/enrol"
+        element={
+          <SignInStep step="enrol">
+            <EnrolPage />
+          </SignInStep>
+        }
+      />
+      <Route
+        path="/setup"
+        element={
+          <SignInStep step="setup">
+            <SetupPage />
+          </SignInStep>
+        }
+      />
+      <Route
+        element={
+          <RequireSession>
+            <Shell />
+          </RequireSession>
+        }
+      >
+        <Route index element={<DashboardPage />} />
+        <Route path="audit" element={<AuditPage />} />
+        <Route path="operators" element={<OperatorsPage />} />
+        <Route path="tokens" element={<TokensPage />} />
+        <Route path="settings" element={<SettingsPage />} />
+      </Route>
+      <Route path="*" element={<CatchAll />} />
+    </Routes>
+  );
+}
+
+/** The sign-in pages: each only makes sense at its stage; otherwise send the operator where they belong. */
+function SignInStep({
+  step,
+  children,
+}: {
+  step: 'password' | 'mfa' | 'enrol' | 'setup';
+  children: ReactNode;
+}) {
+  const { session, returnTo } = useSession();
+  const stage = session?.stage ?? null;
+  if (stage === 'full') return <Navigate to={returnTo.current ?? '/'} replace />;
+  if (step === 'mfa' && stage !== 'mfa')
+    return <Navigate to={stage === 'enrol' ? '/login/enrol' : '/login'} replace />;
+  if (step === 'enrol' && stage !== 'enrol')
+    return <Navigate to={stage === 'mfa' ? '/login/mfa' : '/login'} replace />;
+  return (
+    <AuthFrame>
+      <Suspense fallback={<FullPageLoader label="Loading…" />}>{children}</Suspense>
+    </AuthFrame>
+  );
+}
+
+/** The console itself needs a fully signed-in session. */
+function RequireSession({ children }: { children: ReactNode }) {
+  const { session, expired, returnTo } = useSession();
+  const location = useLocation();
+  if (!session) {
+    if (location.pathname !== '/') returnTo.current = location.pathname + location.search;
+    return <Navigate to={expired ? '/login?expired=1' : '/login'} replace />;
+  }
+  if (session.stage === 'mfa') return <Navigate to="/login/mfa" replace />;
+  if (session.stage === 'enrol') return <Navigate to="/login/enrol" replace />;
+  return <>{children}</>;
+}
+
+function CatchAll() {
+  const { session } = useSession();
+  if (session?.stage === 'full') {
+    return (
+      <Shell>
+        <NotFoundPage />
+      </Shell>
+    );
+  }
+  return (
+    <AuthFrame>
+      <Suspense fallback={<FullPageLoader label="Loading…" />}>
+        <NotFoundPage />
+      </Suspense>
+    </AuthFrame>
+  );
+}

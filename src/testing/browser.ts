@@ -1,0 +1,96 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { freePort } from '../db/index.ts';
+import { ROOT, cleanEnv, gatehouse, httpGet, tempDataDir, type Spawned } from './processes.ts';
+
+/**
+ * Browser tests drive a real `gatehouse serve` (embedded PostgreSQL, built console) with Debian's Chromium through
+ * playwright-core. Nothing is downloaded: the browser must be installed (`apt-get install chromium`).
+ */
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const SCREENSHOTS = join(ROOT, 'test-results', 'screenshots');
+
+export interface ConsoleServer {
+  url: string;
+  proc: Spawned;
+  dataDir: string;
+  /** A superuser connection to the server's embedded database (to tamper, as an attacker with DB access could). */
+  sql<T extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<T>>;
+  stop(): Promise<void>;
+}
+
+export async function startConsoleServer(env: Record<string, string>): Promise<ConsoleServer> {
+  if (!existsSync(join(ROOT, 'apps', 'web', 'dist', 'index.html'))) {
+    throw new Error('the console is not built: run "node scripts/build-web.ts" (npm test does it)');
+  }
+  const data = tempDataDir();
+  const port = await freePort();
+  const proc = gatehouse(['serve'], cleanEnv({ GATEHOUSE_DATA_DIR: data.dir, PORT: String(port), ...env }));
+  await proc.waitFor(/Gatehouse is running at/, 120_000);
+  const url = `http://127.0.0.1:${port}`;
+  if ((await httpGet(`${url}/readyz`)).status !== 200) throw new Error('server not ready');
+  const lock = JSON.parse(readFileSync(join(data.dir, 'gatehouse.lock'), 'utf8')) as { pgPort: number };
+  const password = readFileSync(join(data.dir, 'secrets', 'pg-password'), 'utf8').trim();
+  // One connection, so that session settings (e.g. session_replication_role) apply to the statements that follow.
+  const client = new pg.Client({
+    connectionString: `postgres://gatehouse:${encodeURIComponent(password)}@127.0.0.1:${lock.pgPort}/gatehouse`,
+  });
+  await client.connect();
+  return {
+    url,
+    proc,
+    dataDir: data.dir,
+    sql: (text, values) => client.query(text, values),
+    stop: async () => {
+      await client.end();
+      proc.child.kill('SIGTERM');
+      await proc.exited;
+      data.cleanup();
+    },
+  };
+}
+
+export interface TestBrowser {
+  browser: Browser;
+  /** A fresh, isolated context (own cookies) with a page at the given viewport. */
+  newPage(viewport?: { width: number; height: number }): Promise<Page>;
+  close(): Promise<void>;
+}
+
+export async function launchBrowser(): Promise<TestBrowser> {
+  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium`);
+  const profile = mkdtempSync(join(tmpdir(), 'gatehouse-chromium-'));
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-dev-shm-usage',
+    ],
+  });
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  return {
+    browser,
+    newPage: async (viewport = { width: 1280, height: 860 }) => {
+      const ctx = await browser.newContext({ viewport, locale: 'en-GB', timezoneId: 'Europe/Berlin' });
+      return ctx.newPage();
+    },
+    close: async () => {
+      await browser.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}

@@ -1,0 +1,240 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { totpNow } from '../../src/operators/index.ts';
+import {
+  launchBrowser,
+  screenshot,
+  startConsoleServer,
+  type ConsoleServer,
+  type TestBrowser,
+} from '../../src/testing/browser.ts';
+
+/**
+ * The console in Debian's Chromium against a real `gatehouse serve` (embedded PostgreSQL, built console):
+ * sign-in with password + TOTP, role enforcement, and a tampered audit trail shown as broken.
+ */
+const ADMIN = { email: 'ada@example.com', password: 'a very long first passphrase' };
+const AGENT = { email: 'agnes@example.com', password: 'agent passphrase that is long', name: 'Agnes Agent' };
+const AUDITOR = {
+  email: 'audrey@example.com',
+  password: 'auditor passphrase that is long',
+  name: 'Audrey Auditor',
+};
+
+let server: ConsoleServer;
+let tb: TestBrowser;
+let admin: Page;
+
+beforeAll(async () => {
+  tb = await launchBrowser();
+  server = await startConsoleServer({
+    GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: ADMIN.email,
+    GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
+  });
+});
+afterAll(async () => {
+  await tb?.close();
+  await server?.stop();
+});
+
+const heading = (page: Page, name: string | RegExp) => page.getByRole('heading', { level: 1, name });
+
+/** First sign-in: password, then enrol an authenticator (reading the key the page shows), then recovery codes. */
+async function firstSignIn(
+  page: Page,
+  who: { email: string; password: string },
+  shots?: string,
+): Promise<string> {
+  await page.goto(`${server.url}/`);
+  await page.waitForURL(/\/login/);
+  await expect.poll(() => page.getByLabel('Email').isVisible()).toBe(true);
+  if (shots) await screenshot(page, `${shots}-login`);
+  await page.getByLabel('Email').fill(who.email);
+  await page.getByLabel('Password', { exact: true }).fill(who.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(/\/login\/enrol/);
+  const secretEl = page.getByTestId('totp-secret');
+  await secretEl.waitFor();
+  await expect.poll(() => page.getByRole('img', { name: /QR code/i }).isVisible()).toBe(true);
+  if (shots) await screenshot(page, `${shots}-enrol`);
+  const secret = (await secretEl.innerText()).replace(/\s+/g, '');
+  await page.getByLabel('Authentication code').fill(await totpNow(secret, new Date()));
+  await page.getByRole('button', { name: 'Verify' }).click();
+  const codes = page.getByTestId('recovery-codes');
+  await codes.waitFor();
+  expect(await codes.locator('li').count()).toBe(10);
+  if (shots) await screenshot(page, `${shots}-recovery-codes`);
+  await page.getByLabel('I have saved these codes').check();
+  await page.getByRole('button', { name: 'Continue to the dashboard' }).click();
+  await heading(page, 'Dashboard').waitFor();
+  return secret;
+}
+
+/** Call the API from inside the signed-in page, the way the console does (cookie + CSRF header). */
+async function apiFromPage(
+  page: Page,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; code?: string }> {
+  return page.evaluate(
+    async ({ method, path, body }) => {
+      const s = (await fetch('/api/v1/session').then((r) => r.json())) as { csrfToken: string };
+      const r = await fetch(path, {
+        method,
+        headers: { 'content-type': 'application/json', 'x-csrf-token': s.csrfToken },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const j = (await r.json().catch(() => ({}))) as { code?: string };
+      return { status: r.status, code: j.code };
+    },
+    { method, path, body },
+  );
+}
+
+async function createOperatorInUi(
+  page: Page,
+  who: { email: string; password: string; name: string },
+  role: string,
+) {
+  await page.goto(`${server.url}/operators`);
+  await heading(page, 'Operators').waitFor();
+  await page.getByRole('button', { name: 'Create operator' }).first().click();
+  const dialog = page.getByRole('dialog', { name: 'Create operator' });
+  await dialog.getByLabel('Display name').fill(who.name);
+  await dialog.getByLabel('Email').fill(who.email);
+  await dialog.getByLabel('Role').selectOption(role);
+  await dialog.getByLabel('Password', { exact: true }).fill(who.password);
+  await dialog.getByRole('button', { name: 'Create operator' }).click();
+  await dialog.waitFor({ state: 'hidden' });
+  await page.getByRole('table', { name: 'Operators' }).getByText(who.email).waitFor();
+}
+
+describe('the console in Chromium', () => {
+  it('the bootstrap administrator signs in with password + TOTP enrolment and sees the dashboard', async () => {
+    admin = await tb.newPage();
+    await firstSignIn(admin, ADMIN, 'signin');
+    await expect.poll(() => admin.title()).toContain('Dashboard');
+    await admin.getByText('events recorded').waitFor();
+    await screenshot(admin, 'dashboard');
+    // Every page has a URL; reloading keeps you where you are (the session survives a reload).
+    await admin.reload();
+    await heading(admin, 'Dashboard').waitFor();
+  });
+
+  it('an administrator creates an agent and an auditor in the console', async () => {
+    await createOperatorInUi(admin, AGENT, 'agent');
+    await createOperatorInUi(admin, AUDITOR, 'auditor');
+    await screenshot(admin, 'operators');
+  });
+
+  it('a wrong authenticator code is refused with a plain message', async () => {
+    const page = await tb.newPage();
+    await page.goto(`${server.url}/login`);
+    await page.getByLabel('Email').fill(ADMIN.email);
+    await page.getByLabel('Password', { exact: true }).fill('not the right password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByTestId('login-error').innerText()).toContain('not correct');
+    await page.context().close();
+  });
+
+  it('an auditor can read the audit trail but is refused a write', async () => {
+    const page = await tb.newPage();
+    await firstSignIn(page, AUDITOR);
+    await page.getByRole('navigation').getByRole('link', { name: 'Audit trail' }).click();
+    await heading(page, 'Audit trail').waitFor();
+    const table = page.getByRole('table', { name: 'Audit events' });
+    await table.getByText('operator.create').first().waitFor();
+    // The console offers no write actions to an auditor…
+    await page.goto(`${server.url}/tokens`);
+    await heading(page, 'API tokens').waitFor();
+    expect(await page.getByRole('button', { name: 'Create token' }).count()).toBe(0);
+    await page.goto(`${server.url}/operators`);
+    await heading(page, 'Operators').waitFor();
+    expect(await page.getByRole('button', { name: 'Create operator' }).count()).toBe(0);
+    // …and the server refuses them anyway.
+    expect(await apiFromPage(page, 'POST', '/api/v1/tokens', { name: 'sneaky', scopes: ['admin'] })).toEqual({
+      status: 403,
+      code: 'forbidden',
+    });
+    expect(
+      await apiFromPage(page, 'POST', '/api/v1/operators', {
+        email: 'x@example.com',
+        displayName: 'X',
+        role: 'administrator',
+        password: 'long enough password 1',
+      }),
+    ).toEqual({ status: 403, code: 'forbidden' });
+    await page.context().close();
+  });
+
+  it('an agent cannot manage operators', async () => {
+    const page = await tb.newPage();
+    await firstSignIn(page, AGENT);
+    const nav = page.getByRole('navigation');
+    expect(await nav.getByRole('link', { name: 'Operators' }).count()).toBe(0);
+    await page.goto(`${server.url}/operators`);
+    await expect
+      .poll(() =>
+        page
+          .getByText(/permission/i)
+          .first()
+          .isVisible(),
+      )
+      .toBe(true);
+    expect(await page.getByRole('button', { name: 'Create operator' }).count()).toBe(0);
+    const r = await apiFromPage(page, 'POST', '/api/v1/operators', {
+      email: 'y@example.com',
+      displayName: 'Y',
+      role: 'administrator',
+      password: 'long enough password 2',
+    });
+    expect(r).toEqual({ status: 403, code: 'forbidden' });
+    await page.context().close();
+  });
+
+  it('verifies an intact chain, then shows the break after a row is tampered with', async () => {
+    await admin.goto(`${server.url}/audit`);
+    await heading(admin, 'Audit trail').waitFor();
+    await admin.getByRole('button', { name: 'Verify chain' }).click();
+    const result = admin.getByTestId('verify-result');
+    await expect
+      .poll(() => result.innerText(), { timeout: 60_000 })
+      .toMatch(/Audit chain intact — \d+ events verified/);
+    await screenshot(admin, 'audit');
+    // An attacker with database superuser rights edits event #3 behind Gatehouse's back.
+    await server.sql('set session_replication_role = replica');
+    const before = await server.sql<{ after: { role?: string } }>(
+      'select after from audit_events where seq = 3',
+    );
+    expect(before.rows[0]!.after.role).not.toBe('auditor');
+    const tampered = await server.sql<{ seq: number }>(
+      `update audit_events set after = jsonb_set(coalesce(after, '{}'), '{role}', '"auditor"') where seq = 3 returning seq`,
+    );
+    expect(tampered.rows).toEqual([{ seq: 3 }]);
+    await admin.getByRole('button', { name: 'Verify chain' }).click();
+    await expect
+      .poll(() => result.innerText(), { timeout: 60_000 })
+      .toMatch(/Audit chain BROKEN at event #3/);
+    await screenshot(admin, 'audit-broken');
+  });
+
+  it('screens work at tablet width, and the remaining pages render', async () => {
+    await admin.goto(`${server.url}/tokens`);
+    await heading(admin, 'API tokens').waitFor();
+    await screenshot(admin, 'tokens');
+    await admin.goto(`${server.url}/settings`);
+    await heading(admin, 'Settings').waitFor();
+    const row = admin.locator('tr[data-env="GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD"]');
+    await row.waitFor();
+    expect(await row.innerText()).not.toContain(ADMIN.password);
+    expect(await admin.content()).not.toContain(ADMIN.password);
+    await screenshot(admin, 'settings');
+    const tablet = await tb.newPage({ width: 768, height: 1024 });
+    await tablet.context().addCookies(await admin.context().cookies());
+    await tablet.goto(`${server.url}/audit`);
+    await heading(tablet, 'Audit trail').waitFor();
+    await screenshot(tablet, 'audit-tablet');
+    await tablet.context().close();
+  });
+});
