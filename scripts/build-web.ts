@@ -28,10 +28,20 @@ const hash = sourceHash();
 const force = process.argv.includes('--force');
 if (!force && existsSync(STAMP) && readFileSync(STAMP, 'utf8').trim() === hash) process.exit(0);
 process.stdout.write('Building the console (apps/web)…\n');
+// With this script's Node (24), whatever `node` is first on PATH.
 const r = spawnSync(
-  join('node_modules', '.bin', 'vite'),
-  ['build', '--config', join(WEB, 'vite.config.ts'), '--logLevel', 'warn'],
-  { stdio: 'inherit' },
+  process.execPath,
+  [
+    join('node_modules', '.bin', 'vite'),
+    'build',
+    '--config',
+    join(WEB, 'vite.config.ts'),
+    '--logLevel',
+    'warn',
+  ],
+  {
+    stdio: 'inherit',
+  },
 );
 if (r.status !== 0) {
   process.stderr.write('Building the console failed (see above).\n');

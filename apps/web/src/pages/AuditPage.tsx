@@ -8,7 +8,6 @@ import {
   Code,
   Group,
   Paper,
-  SegmentedControl,
   SimpleGrid,
   Stack,
   Table,
@@ -130,15 +129,26 @@ function AuditTrail() {
       />
 
       <Group justify="space-between" wrap="wrap" gap="sm">
-        <SegmentedControl
-          aria-label="Sort order"
-          value={order}
-          onChange={(v) => applyFilters({ ...filters, order: v === 'asc' ? 'asc' : undefined })}
-          data={[
-            { label: 'Newest first', value: 'desc' },
-            { label: 'Oldest first', value: 'asc' },
-          ]}
-        />
+        <Button.Group role="group" aria-label="Sort order">
+          {(
+            [
+              ['desc', 'Newest first'],
+              ['asc', 'Oldest first'],
+            ] as const
+          ).map(([value, label]) => (
+            <Button
+              key={value}
+              size="xs"
+              variant={order === value ? 'filled' : 'default'}
+              aria-pressed={order === value}
+              onClick={() => {
+                if (order !== value) applyFilters({ ...filters, order: value === 'asc' ? 'asc' : undefined });
+              }}
+            >
+              {label}
+            </Button>
+          ))}
+        </Button.Group>
         {highlight ? (
           <Alert color="blue" variant="light" py={6} icon={<IconInfoCircle size={16} aria-hidden />}>
             Showing event #{highlight} (highlighted below).

@@ -159,7 +159,7 @@ export default function DashboardPage() {
           <Tile
             title="Operators"
             icon={<IconUsers size={18} />}
-            link={can('operators:read') ? { to: '/operators', label: 'Manage operators' } : null}
+            link={can('operators:read') ? { to: '/operators', label: 'See the operator list' } : null}
           >
             <SimpleGrid cols={2} spacing="sm">
               <Figure value={d.operators.total} label="in total" />
@@ -172,7 +172,7 @@ export default function DashboardPage() {
           <Tile
             title="API tokens"
             icon={<IconKey size={18} />}
-            link={can('tokens:read') ? { to: '/tokens', label: 'See API tokens' } : null}
+            link={can('tokens:read') ? { to: '/tokens', label: 'See every token' } : null}
           >
             <SimpleGrid cols={2} spacing="sm">
               <Figure value={d.tokens.active} label="active" />
@@ -183,7 +183,7 @@ export default function DashboardPage() {
           <Tile
             title="Audit trail"
             icon={<IconListSearch size={18} />}
-            link={can('audit:read') ? { to: '/audit', label: 'Open the audit trail' } : null}
+            link={can('audit:read') ? { to: '/audit', label: 'Search and verify events' } : null}
           >
             <SimpleGrid cols={2} spacing="sm">
               <Figure value={d.audit.events} label="events recorded" />

@@ -143,10 +143,10 @@ function ConfirmCode({ onConfirmed }: { onConfirmed: (codes: string[]) => void }
       });
       onConfirmed(r.recoveryCodes ?? []);
     } catch (e) {
+      form.setFieldValue('code', ''); // before setErrors: changing a value clears its error
       form.setErrors({
         code: e instanceof ApiError && e.fieldErrors.code ? e.fieldErrors.code : signInError(e),
       });
-      form.setFieldValue('code', '');
     } finally {
       setSubmitting(false);
     }

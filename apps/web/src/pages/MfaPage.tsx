@@ -33,8 +33,9 @@ export default function MfaPage() {
     } catch (e) {
       const message = signInError(e);
       if (e instanceof ApiError && (e.code === 'mfa_failed' || e.status === 401)) {
-        form.setErrors(recovery ? { recoveryCode: message } : { code: message });
+        // Clear the wrong code first: changing a value clears that field's error.
         form.setFieldValue(recovery ? 'recoveryCode' : 'code', '');
+        form.setErrors(recovery ? { recoveryCode: message } : { code: message });
       } else {
         setError(message);
       }

@@ -10,7 +10,6 @@ import {
   Loader,
   NativeSelect,
   Stack,
-  Switch,
   Table,
   Text,
   Textarea,
@@ -90,7 +89,7 @@ function Tokens() {
       description="Tokens let other systems and scripts call the Gatehouse API. Each carries only the scopes it needs."
       actions={createButton}
     >
-      <Switch
+      <Checkbox
         label="Show revoked and expired tokens"
         checked={includeRevoked}
         onChange={(e) => {
