@@ -245,7 +245,9 @@ token
             )
           ).items
         : await withRuntime(cfg, 'token list', (rt) =>
-            listTokens(rt.database, rt.clock.now(), { includeRevoked: o.all === true }),
+            listTokens(rt.database, rt.clock.now(), { includeRevoked: o.all === true, pageSize: 500 }).then(
+              (r) => r.items,
+            ),
           );
       if (out.json) out.data({ items });
       else if (items.length === 0)

@@ -91,18 +91,19 @@ describe('API tokens (real PostgreSQL)', () => {
       before: { status: 'active' },
       after: { status: 'revoked' },
     });
-    const listed = await listTokens(database, clock.now());
+    const listed = (await listTokens(database, clock.now())).items;
     expect(listed.find((t) => t.id === rev.view.id)).toBeUndefined();
     expect(
-      (await listTokens(database, clock.now(), { includeRevoked: true })).find((t) => t.id === rev.view.id)
-        ?.status,
+      (await listTokens(database, clock.now(), { includeRevoked: true })).items.find(
+        (t) => t.id === rev.view.id,
+      )?.status,
     ).toBe('revoked');
     expect(listed.find((t) => t.id === exp.view.id)?.status).toBe('expired');
     expect((await verifyChain(database)).ok).toBe(true);
   });
 
   it('validates input and names each bad field; nothing is written', async () => {
-    const before = (await listTokens(database, new Date(), { includeRevoked: true })).length;
+    const before = (await listTokens(database, new Date(), { includeRevoked: true })).total;
     let err: GatehouseError | undefined;
     try {
       await transaction(database, (tx) =>
@@ -113,7 +114,30 @@ describe('API tokens (real PostgreSQL)', () => {
     }
     expect(err?.problems.map((p) => p.field)).toEqual(['name', 'scopes[1]', 'scopes[2]']);
     expect(err?.problems[1]!.message).toContain('unknown scope "root"');
-    expect((await listTokens(database, new Date(), { includeRevoked: true })).length).toBe(before);
+    expect((await listTokens(database, new Date(), { includeRevoked: true })).total).toBe(before);
+  });
+
+  it('searches, sorts and pages on the server', async () => {
+    const db = await createTestDatabase();
+    try {
+      for (const name of ['beta sync', 'alpha sync', 'gamma export', 'delta sync']) {
+        await transaction(db, (tx) => createToken(tx, testContext(), { name, scopes: ['audit:read'] }));
+      }
+      const page1 = await listTokens(db, new Date(), { q: 'SYNC', sort: 'name', order: 'asc', pageSize: 2 });
+      expect(page1.items.map((t) => t.name)).toEqual(['alpha sync', 'beta sync']);
+      expect(page1.total).toBe(3);
+      const page2 = await listTokens(db, new Date(), {
+        q: 'sync',
+        sort: 'name',
+        order: 'asc',
+        pageSize: 2,
+        page: 2,
+      });
+      expect(page2.items.map((t) => t.name)).toEqual(['delta sync']);
+      expect((await listTokens(db, new Date(), { q: '%' })).total).toBe(0); // a literal %, not a wildcard
+    } finally {
+      await db.drop();
+    }
   });
 
   it.each([

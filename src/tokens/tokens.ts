@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { and, desc, eq, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, ilike, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import { appendAudit } from '../audit/index.ts';
 import type { Database, Tx } from '../db/pool.ts';
 import type { CommandContext } from '../kit/context.ts';
@@ -199,17 +199,49 @@ export async function revokeToken(
   return v;
 }
 
+export const TOKEN_SORTS = ['createdAt', 'name', 'expiresAt', 'lastUsedAt'] as const;
+
+export interface TokenQuery {
+  includeRevoked?: boolean;
+  /** Name contains (case-insensitive). */
+  q?: string;
+  sort?: (typeof TOKEN_SORTS)[number];
+  order?: 'asc' | 'desc';
+  page?: number;
+  pageSize?: number;
+}
+
+/** Search, sort and page on the server. */
 export async function listTokens(
   database: Pick<Database, 'db'>,
   now: Date,
-  opts: { includeRevoked?: boolean } = {},
-): Promise<TokenView[]> {
+  opts: TokenQuery = {},
+): Promise<{ items: TokenView[]; total: number; page: number; pageSize: number }> {
+  const where: SQL[] = [];
+  if (!opts.includeRevoked) where.push(isNull(apiTokens.revokedAt));
+  if (opts.q?.trim()) where.push(ilike(apiTokens.name, `%${opts.q.trim().replace(/[\\%_]/g, '\\$&')}%`));
+  const filter = where.length ? and(...where) : undefined;
+  const page = Math.max(opts.page ?? 1, 1);
+  const pageSize = Math.min(Math.max(opts.pageSize ?? 100, 1), 500);
+  const col = {
+    createdAt: apiTokens.createdAt,
+    name: apiTokens.name,
+    expiresAt: apiTokens.expiresAt,
+    lastUsedAt: apiTokens.lastUsedAt,
+  }[opts.sort ?? 'createdAt'];
+  const dir = (opts.order ?? (opts.sort === undefined ? 'desc' : 'asc')) === 'desc' ? desc : asc;
   const rows = await database.db
     .select()
     .from(apiTokens)
-    .where(opts.includeRevoked ? undefined : isNull(apiTokens.revokedAt))
-    .orderBy(desc(apiTokens.createdAt));
-  return rows.map((r) => view(r, now));
+    .where(filter)
+    .orderBy(dir(col), asc(apiTokens.id))
+    .limit(pageSize)
+    .offset((page - 1) * pageSize);
+  const [{ n } = { n: 0 }] = await database.db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(apiTokens)
+    .where(filter);
+  return { items: rows.map((r) => view(r, now)), total: n, page, pageSize };
 }
 
 export async function getToken(database: Pick<Database, 'db'>, id: string, now: Date): Promise<TokenView> {

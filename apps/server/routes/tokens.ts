@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { transaction } from '../../../src/db/index.ts';
 import {
   SCOPES,
+  TOKEN_SORTS,
   createToken,
   getToken,
   listTokens,
@@ -32,16 +33,30 @@ export async function tokenRoutes(app: Router, deps: AppDeps): Promise<void> {
       config: { scope: 'tokens:read' },
       schema: {
         tags: ['tokens'],
-        summary: 'List API tokens (never their secrets)',
-        querystring: z.object({ includeRevoked: z.enum(['true', 'false']).default('false') }),
-        response: { 200: z.object({ items: z.array(tokenView) }) },
+        summary: 'List API tokens (never their secrets): search, sort and page on the server',
+        querystring: z.object({
+          includeRevoked: z.enum(['true', 'false']).default('false'),
+          q: z.string().max(200).optional(),
+          sort: z.enum(TOKEN_SORTS).optional(),
+          order: z.enum(['asc', 'desc']).optional(),
+          page: z.coerce.number().int().min(1).default(1),
+          pageSize: z.coerce.number().int().min(1).max(500).default(100),
+        }),
+        response: {
+          200: z.object({
+            items: z.array(tokenView),
+            total: z.number().int(),
+            page: z.number().int(),
+            pageSize: z.number().int(),
+          }),
+        },
       },
     },
-    async (req) => ({
-      items: await listTokens(deps.database, deps.clock.now(), {
+    async (req) =>
+      listTokens(deps.database, deps.clock.now(), {
+        ...req.query,
         includeRevoked: req.query.includeRevoked === 'true',
       }),
-    }),
   );
   app.get(
     '/tokens/scopes',
