@@ -4,6 +4,7 @@ import { operatorStats } from '../../../src/operators/index.ts';
 import { readiness } from '../../../src/runtime/index.ts';
 import { tokenStats } from '../../../src/tokens/index.ts';
 import type { AppDeps, Router } from '../app.ts';
+import { queueStats } from './jobs.ts';
 
 const check = z.object({ ok: z.boolean(), detail: z.string().optional() });
 
@@ -25,15 +26,7 @@ export async function dashboardRoutes(app: Router, deps: AppDeps): Promise<void>
             }),
             tokens: z.object({ active: z.number(), expiringSoon: z.number() }),
             audit: z.object({ events: z.number(), last24h: z.number() }),
-            jobs: z.array(
-              z.object({
-                name: z.string(),
-                queued: z.number(),
-                active: z.number(),
-                deferred: z.number(),
-                total: z.number(),
-              }),
-            ),
+            jobs: z.array(queueStats),
             health: z.object({ ready: z.boolean(), checks: z.record(z.string(), check) }),
             system: z.object({ version: z.string(), database: z.string(), postgresVersion: z.string() }),
           }),

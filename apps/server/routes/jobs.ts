@@ -2,6 +2,15 @@ import { z } from 'zod';
 import { probeReport, sendProbes } from '../../../src/system/index.ts';
 import type { AppDeps, Router } from '../app.ts';
 
+/** One queue's backlog (also on the dashboard). */
+export const queueStats = z.object({
+  name: z.string(),
+  queued: z.number(),
+  active: z.number(),
+  deferred: z.number(),
+  total: z.number(),
+});
+
 export const probeReportSchema = z.object({
   batch: z.string(),
   expected: z.number().int(),
@@ -21,15 +30,7 @@ export async function jobRoutes(app: Router, deps: AppDeps): Promise<void> {
         summary: 'Job queues and their backlog',
         response: {
           200: z.object({
-            items: z.array(
-              z.object({
-                name: z.string(),
-                queued: z.number(),
-                active: z.number(),
-                deferred: z.number(),
-                total: z.number(),
-              }),
-            ),
+            items: z.array(queueStats),
           }),
         },
       },
