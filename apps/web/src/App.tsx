@@ -1,6 +1,6 @@
 import { lazy, Suspense, type ReactNode } from 'react';
 import { Navigate, Route, Routes, useLocation } from 'react-router';
-import { useSession } from './session';
+import { StartupError, useSession } from './session';
 import { Shell } from './Shell';
 import { AuthFrame } from './components/AuthFrame';
 import { FullPageLoader } from './components/FullPageLoader';
@@ -95,10 +95,11 @@ function SignInStep({
 
 /** The console itself needs a fully signed-in session. */
 function RequireSession({ children }: { children: ReactNode }) {
-  const { session, expired, returnTo } = useSession();
+  const { session, expired, signedOut, returnTo, loadError } = useSession();
   const location = useLocation();
+  if (!session && loadError) return <StartupError />;
   if (!session) {
-    if (location.pathname !== '/') returnTo.current = location.pathname + location.search;
+    if (!signedOut && location.pathname !== '/') returnTo.current = location.pathname + location.search;
     return <Navigate to={expired ? '/login?expired=1' : '/login'} replace />;
   }
   if (session.stage === 'mfa') return <Navigate to="/login/mfa" replace />;

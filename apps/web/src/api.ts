@@ -93,8 +93,9 @@ export interface Verification {
     head: { seq: number; hash: string } | null;
     firstBroken?: BrokenEvent;
   };
-  /** Present on some servers when state is 'failed'. */
-  error?: string;
+  startedBy?: string;
+  /** Why a verification failed (state 'failed'). */
+  error?: string | null;
 }
 
 export interface OperatorRow {

@@ -16,8 +16,9 @@ if (!root) throw new Error('#root missing from index.html');
 createRoot(root).render(
   <StrictMode>
     <MantineProvider theme={theme} defaultColorScheme="light">
-      <Notifications position="top-right" limit={4} />
-      <BrowserRouter>
+      <Notifications position="bottom-right" limit={4} />
+      {/* Synchronous navigation: the page matches the address bar at once (predictable focus and tests). */}
+      <BrowserRouter useTransitions={false}>
         <SessionProvider>
           <App />
         </SessionProvider>

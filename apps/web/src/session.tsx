@@ -9,6 +9,7 @@ import {
   type ReactNode,
 } from 'react';
 import { useNavigate } from 'react-router';
+import { Alert, Button, Container, Stack, Title } from '@mantine/core';
 import {
   ApiError,
   SESSION_GONE,
@@ -41,6 +42,11 @@ interface SessionState {
   loading: boolean;
   /** The last session ended by timeout or by the server (show "your session expired"). */
   expired: boolean;
+  /** The operator signed out on purpose (do not remember the page they were on). */
+  signedOut: boolean;
+  /** Loading the session failed for a reason other than "not signed in" (server down, proxy error). */
+  loadError: unknown;
+  retryLoad: () => void;
   /** Reload the session from the server (after each sign-in step). */
   refresh: () => Promise<Session | null>;
   signOut: () => Promise<void>;
@@ -66,17 +72,22 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const [loading, setLoading] = useState(true);
   const [loadError, setLoadError] = useState<unknown>(null);
   const [expired, setExpired] = useState(false);
+  const [signedOut, setSignedOut] = useState(false);
   const returnTo = useRef<string | null>(null);
 
   const apply = useCallback((s: Session | null) => {
     setCsrfToken(s?.csrfToken ?? null);
     setSession(s);
-    if (s) setExpired(false);
+    if (s) {
+      setExpired(false);
+      setSignedOut(false);
+    }
   }, []);
 
   const refresh = useCallback(async () => {
     const s = await fetchSession();
     apply(s);
+    setLoadError(null);
     return s;
   }, [apply]);
 
@@ -133,6 +144,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     }
     returnTo.current = null;
     setExpired(false);
+    setSignedOut(true);
     apply(null);
     navigate('/login', { replace: true });
   }, [apply, navigate]);
@@ -141,13 +153,21 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const can = useCallback((scope: Scope) => hasScope(scopes, scope), [scopes]);
 
   const value = useMemo(
-    () => ({ session, loading, expired, refresh, signOut, can, returnTo }),
-    [session, loading, expired, refresh, signOut, can],
+    () => ({
+      session,
+      loading,
+      expired,
+      signedOut,
+      loadError,
+      retryLoad: load,
+      refresh,
+      signOut,
+      can,
+      returnTo,
+    }),
+    [session, loading, expired, signedOut, loadError, load, refresh, signOut, can],
   );
 
-  if (loadError && !session) {
-    return <StartupError error={loadError} onRetry={load} />;
-  }
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }
 
@@ -164,15 +184,23 @@ export function useFullSession(): Session {
   return session;
 }
 
-function StartupError({ error, onRetry }: { error: unknown; onRetry: () => void }) {
-  const detail = error instanceof ApiError ? error.detail : 'Could not reach Gatehouse.';
+/** Shown instead of the console when Gatehouse could not be asked who is signed in. */
+export function StartupError() {
+  const { loadError, retryLoad, loading } = useSession();
   return (
-    <main style={{ maxWidth: 480, margin: '15vh auto', padding: 24, fontFamily: 'system-ui, sans-serif' }}>
-      <h1>Gatehouse is not answering</h1>
-      <p role="alert">{detail}</p>
-      <button type="button" onClick={onRetry}>
-        Retry
-      </button>
-    </main>
+    <Container size="xs" py="15vh" component="main" id="main">
+      <Stack gap="md">
+        <Title order={1}>Gatehouse is not answering</Title>
+        <Alert color="red" variant="light" role="alert">
+          {loadError instanceof ApiError ? loadError.detail : 'Could not reach Gatehouse.'} Check that the
+          server is running, then try again.
+        </Alert>
+        <div>
+          <Button onClick={retryLoad} loading={loading}>
+            Retry
+          </Button>
+        </div>
+      </Stack>
+    </Container>
   );
 }

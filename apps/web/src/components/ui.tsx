@@ -15,6 +15,7 @@ import {
   type PasswordInputProps,
 } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
+import { formatDateTime } from '../format';
 import {
   IconAlertTriangle,
   IconArrowDown,
@@ -184,6 +185,20 @@ export function Empty({
 export type SortOrder = 'asc' | 'desc';
 
 /** A column header that sorts: a real <th> with aria-sort, holding a button. */
+/**
+ * The sort state of one table, bound once: `const th = sortableHeader(sort, order, onSort)`, then
+ * `{th('Name', 'displayName')}`. A plain function (not a component made during render), so headers keep focus.
+ */
+export function sortableHeader(
+  sort: string,
+  order: SortOrder,
+  onSort: (field: string, order: SortOrder) => void,
+) {
+  return (label: string, field: string) => (
+    <SortableTh key={field} label={label} field={field} sort={sort} order={order} onSort={onSort} />
+  );
+}
+
 export function SortableTh({
   label,
   field,
@@ -336,5 +351,39 @@ export function notifyError(e: unknown, title = 'That did not work'): void {
 export function SecretInput(props: PasswordInputProps) {
   return (
     <PasswordInput visibilityToggleButtonProps={{ 'aria-label': 'Show or hide the characters' }} {...props} />
+  );
+}
+
+/**
+ * A control's value that lives in the address bar: shown at once when changed (the URL update renders a moment
+ * later, in a transition) and followed when the address bar changes on its own (back button, links).
+ */
+export function useUrlValue<T>(fromUrl: T): [T, (v: T) => void] {
+  const [value, setValue] = useState(fromUrl);
+  useEffect(() => setValue(fromUrl), [fromUrl]);
+  return [value, setValue];
+}
+
+/** A point in time as a <time> element (full date-time on hover), or a dimmed "Never" when there is none. */
+export function When({
+  at,
+  show,
+  never = 'Never',
+}: {
+  at: string | null;
+  show: (iso: string) => string;
+  never?: string;
+}) {
+  if (!at) {
+    return (
+      <Text size="sm" c="dimmed">
+        {never}
+      </Text>
+    );
+  }
+  return (
+    <time dateTime={at} title={formatDateTime(at)}>
+      {show(at)}
+    </time>
   );
 }

@@ -1,4 +1,4 @@
-import { Fragment, useEffect, useMemo, useState } from 'react';
+import { Fragment, useEffect, useMemo, useRef, useState } from 'react';
 import { useLocation, useSearchParams } from 'react-router';
 import {
   ActionIcon,
@@ -121,7 +121,6 @@ function AuditTrail() {
       </Paper>
 
       <FilterBar
-        key={JSON.stringify(filters)}
         filters={filters}
         onApply={(f) => applyFilters({ ...f, order: order === 'asc' ? 'asc' : undefined })}
         onClear={() => applyFilters({ order: order === 'asc' ? 'asc' : undefined })}
@@ -129,26 +128,29 @@ function AuditTrail() {
       />
 
       <Group justify="space-between" wrap="wrap" gap="sm">
-        <Button.Group role="group" aria-label="Sort order">
-          {(
-            [
-              ['desc', 'Newest first'],
-              ['asc', 'Oldest first'],
-            ] as const
-          ).map(([value, label]) => (
-            <Button
-              key={value}
-              size="xs"
-              variant={order === value ? 'filled' : 'default'}
-              aria-pressed={order === value}
-              onClick={() => {
-                if (order !== value) applyFilters({ ...filters, order: value === 'asc' ? 'asc' : undefined });
-              }}
-            >
-              {label}
-            </Button>
-          ))}
-        </Button.Group>
+        <div role="group" aria-label="Sort order">
+          <Button.Group>
+            {(
+              [
+                ['desc', 'Newest first'],
+                ['asc', 'Oldest first'],
+              ] as const
+            ).map(([value, label]) => (
+              <Button
+                key={value}
+                size="xs"
+                variant={order === value ? 'filled' : 'default'}
+                aria-pressed={order === value}
+                onClick={() => {
+                  if (order !== value)
+                    applyFilters({ ...filters, order: value === 'asc' ? 'asc' : undefined });
+                }}
+              >
+                {label}
+              </Button>
+            ))}
+          </Button.Group>
+        </div>
         {highlight ? (
           <Alert color="blue" variant="light" py={6} icon={<IconInfoCircle size={16} aria-hidden />}>
             Showing event #{highlight} (highlighted below).
@@ -225,6 +227,17 @@ function FilterBar({
     to: isoToLocalInput(filters.to),
   });
   const [rangeError, setRangeError] = useState<string | null>(null);
+  // Follow the address bar when it changes from outside the form (back button, "Clear filters", row buttons),
+  // but not when it changes because this form was just applied (that would undo typing done since).
+  const applied = useRef(JSON.stringify(filters));
+  const current = JSON.stringify(filters);
+  useEffect(() => {
+    if (current === applied.current) return;
+    applied.current = current;
+    setValues({ ...filters, from: isoToLocalInput(filters.from), to: isoToLocalInput(filters.to) });
+    setRangeError(null);
+    // Only when the filters in the address bar change.
+  }, [current]);
   const set = (name: FilterName) => (e: React.ChangeEvent<HTMLInputElement>) => {
     const v = e.currentTarget.value;
     setValues((old) => ({ ...old, [name]: v }));
@@ -240,7 +253,7 @@ function FilterBar({
       return;
     }
     setRangeError(null);
-    onApply({
+    const next: Filters = {
       actor: values.actor.trim(),
       action: values.action.trim(),
       subjectType: values.subjectType.trim(),
@@ -248,7 +261,9 @@ function FilterBar({
       correlationId: values.correlationId.trim(),
       from,
       to,
-    });
+    };
+    applied.current = JSON.stringify(next);
+    onApply(next);
   };
 
   return (

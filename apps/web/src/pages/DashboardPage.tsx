@@ -197,8 +197,14 @@ export default function DashboardPage() {
                 No job queues yet.
               </Text>
             ) : (
-              <Table.ScrollContainer minWidth={300}>
-                <Table aria-label="Job queues" fz="sm" verticalSpacing={4} highlightOnHover={false}>
+              <div style={{ overflowX: 'auto' }}>
+                <Table
+                  aria-label="Job queues"
+                  fz="xs"
+                  verticalSpacing={4}
+                  horizontalSpacing={4}
+                  highlightOnHover={false}
+                >
                   <Table.Thead>
                     <Table.Tr>
                       <Table.Th scope="col">Queue</Table.Th>
@@ -226,7 +232,7 @@ export default function DashboardPage() {
                     ))}
                   </Table.Tbody>
                 </Table>
-              </Table.ScrollContainer>
+              </div>
             )}
           </Tile>
 

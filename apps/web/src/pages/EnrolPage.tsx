@@ -16,7 +16,7 @@ import {
 } from '@mantine/core';
 import { useForm } from '@mantine/form';
 import { IconAlertTriangle, IconDownload } from '@tabler/icons-react';
-import { api, ApiError } from '../api';
+import { api } from '../api';
 import { useSession } from '../session';
 import { CopyButton, Page } from '../components/ui';
 import { groupInFours } from '../format';
@@ -145,7 +145,7 @@ function ConfirmCode({ onConfirmed }: { onConfirmed: (codes: string[]) => void }
     } catch (e) {
       form.setFieldValue('code', ''); // before setErrors: changing a value clears its error
       form.setErrors({
-        code: e instanceof ApiError && e.fieldErrors.code ? e.fieldErrors.code : signInError(e),
+        code: signInError(e),
       });
     } finally {
       setSubmitting(false);

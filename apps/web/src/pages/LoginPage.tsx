@@ -27,7 +27,7 @@ export default function LoginPage() {
   const [params] = useSearchParams();
   const expired = params.get('expired') === '1';
   const navigate = useNavigate();
-  const { refresh } = useSession();
+  const { refresh, loadError, retryLoad } = useSession();
   const status = useApiData(
     (signal) => api.get<{ setupRequired: boolean }>('/api/v1/session/status', undefined, signal),
     'status',
@@ -74,6 +74,24 @@ export default function LoginPage() {
       {expired ? (
         <Alert color="yellow" variant="light" icon={<IconClock aria-hidden />} role="status">
           Your session expired — please sign in again.
+        </Alert>
+      ) : null}
+      {loadError ? (
+        <Alert
+          color="red"
+          variant="light"
+          icon={<IconAlertTriangle aria-hidden />}
+          title="Gatehouse is not answering"
+        >
+          <Stack gap="xs" align="flex-start">
+            <Text size="sm">
+              {loadError instanceof ApiError ? loadError.detail : 'Could not reach Gatehouse.'} Check that the
+              server is running.
+            </Text>
+            <Button size="xs" variant="default" onClick={retryLoad}>
+              Retry
+            </Button>
+          </Stack>
         </Alert>
       ) : null}
       {status.data?.setupRequired ? (

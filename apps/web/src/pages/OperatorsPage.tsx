@@ -11,6 +11,7 @@ import {
   Stack,
   Table,
   Text,
+  Textarea,
   TextInput,
   VisuallyHidden,
 } from '@mantine/core';
@@ -40,10 +41,12 @@ import {
   notifySuccess,
   Page,
   Pager,
-  SortableTh,
+  sortableHeader,
   useApiData,
   type SortOrder,
   SecretInput,
+  useUrlValue,
+  When,
 } from '../components/ui';
 import { AppModal } from '../components/modal';
 import { formatDateTime, formatRelative, ROLE_COLORS, ROLE_LABELS } from '../format';
@@ -92,6 +95,8 @@ function Operators() {
   const page = Math.max(1, Number(params.get('page')) || 1);
   const pageSize = Math.min(200, Math.max(1, Number(params.get('pageSize')) || DEFAULT_PAGE_SIZE));
   const [dialog, setDialog] = useState<Dialog>(null);
+  const [roleValue, setRoleValue] = useUrlValue(role);
+  const [statusValue, setStatusValue] = useUrlValue(status);
 
   const query = { q, role, status, sort, order, page, pageSize };
   const list = useApiData(
@@ -128,6 +133,7 @@ function Operators() {
     list.reload();
   };
 
+  const th = sortableHeader(sort, order, (f, o) => update({ sort: f, order: o }));
   return (
     <Page
       title="Operators"
@@ -155,8 +161,11 @@ function Operators() {
         />
         <NativeSelect
           label="Filter by role"
-          value={role}
-          onChange={(e) => update({ role: e.currentTarget.value })}
+          value={roleValue}
+          onChange={(e) => {
+            setRoleValue(e.currentTarget.value);
+            update({ role: e.currentTarget.value });
+          }}
           data={[
             { value: '', label: 'All roles' },
             ...Object.entries(ROLE_LABELS).map(([value, label]) => ({ value, label })),
@@ -164,8 +173,11 @@ function Operators() {
         />
         <NativeSelect
           label="Filter by status"
-          value={status}
-          onChange={(e) => update({ status: e.currentTarget.value })}
+          value={statusValue}
+          onChange={(e) => {
+            setStatusValue(e.currentTarget.value);
+            update({ status: e.currentTarget.value });
+          }}
           data={[
             { value: '', label: 'Any status' },
             { value: 'active', label: 'Active' },
@@ -202,47 +214,17 @@ function Operators() {
         )
       ) : (
         <Stack gap="sm">
-          <Table.ScrollContainer minWidth={860}>
+          <Table.ScrollContainer minWidth={980}>
             <Table aria-label="Operators" aria-busy={list.loading}>
               <Table.Thead>
                 <Table.Tr>
-                  <SortableTh
-                    label="Name"
-                    field="displayName"
-                    sort={sort}
-                    order={order}
-                    onSort={(f, o) => update({ sort: f, order: o })}
-                  />
-                  <SortableTh
-                    label="Email"
-                    field="email"
-                    sort={sort}
-                    order={order}
-                    onSort={(f, o) => update({ sort: f, order: o })}
-                  />
-                  <SortableTh
-                    label="Role"
-                    field="role"
-                    sort={sort}
-                    order={order}
-                    onSort={(f, o) => update({ sort: f, order: o })}
-                  />
+                  {th('Name', 'displayName')}
+                  {th('Email', 'email')}
+                  {th('Role', 'role')}
                   <Table.Th scope="col">Status</Table.Th>
                   <Table.Th scope="col">MFA</Table.Th>
-                  <SortableTh
-                    label="Last sign-in"
-                    field="lastLoginAt"
-                    sort={sort}
-                    order={order}
-                    onSort={(f, o) => update({ sort: f, order: o })}
-                  />
-                  <SortableTh
-                    label="Created"
-                    field="createdAt"
-                    sort={sort}
-                    order={order}
-                    onSort={(f, o) => update({ sort: f, order: o })}
-                  />
+                  {th('Last sign-in', 'lastLoginAt')}
+                  {th('Created', 'createdAt')}
                   {canWrite ? (
                     <Table.Th scope="col">
                       <VisuallyHidden>Actions</VisuallyHidden>
@@ -299,24 +281,14 @@ function Operators() {
                       )}
                     </Table.Td>
                     <Table.Td>
-                      {op.lastLoginAt ? (
-                        <time dateTime={op.lastLoginAt} title={formatDateTime(op.lastLoginAt)}>
-                          {formatRelative(op.lastLoginAt)}
-                        </time>
-                      ) : (
-                        <Text size="sm" c="dimmed">
-                          Never
-                        </Text>
-                      )}
+                      <When at={op.lastLoginAt} show={formatRelative} />
                     </Table.Td>
                     <Table.Td>
-                      <time dateTime={op.createdAt} title={formatDateTime(op.createdAt)}>
-                        {formatRelative(op.createdAt)}
-                      </time>
+                      <When at={op.createdAt} show={formatRelative} />
                     </Table.Td>
                     {canWrite ? (
                       <Table.Td>
-                        <RowMenu op={op} onPick={setDialog} />
+                        <RowMenu op={op} self={op.id === session?.operator.id} onPick={setDialog} />
                       </Table.Td>
                     ) : null}
                   </Table.Tr>
@@ -344,6 +316,7 @@ function Operators() {
           />
           <EditOperatorDialog
             op={dialog?.kind === 'edit' ? dialog.op : null}
+            self={dialog?.kind === 'edit' && dialog.op.id === session?.operator.id}
             onClose={() => setDialog(null)}
             onDone={(op) => done(`Saved changes to ${op.displayName}.`)}
           />
@@ -363,7 +336,7 @@ function Operators() {
   );
 }
 
-function RowMenu({ op, onPick }: { op: OperatorRow; onPick: (d: Dialog) => void }) {
+function RowMenu({ op, self, onPick }: { op: OperatorRow; self: boolean; onPick: (d: Dialog) => void }) {
   return (
     <Menu position="bottom-end" withinPortal shadow="md">
       <Menu.Target>
@@ -399,8 +372,8 @@ function RowMenu({ op, onPick }: { op: OperatorRow; onPick: (d: Dialog) => void 
             Unlock
           </Menu.Item>
         ) : null}
-        <Menu.Divider />
-        {op.status === 'active' ? (
+        {self ? null : <Menu.Divider />}
+        {self ? null : op.status === 'active' ? (
           <Menu.Item
             color="red"
             leftSection={<IconUserOff size={16} aria-hidden />}
@@ -523,10 +496,12 @@ function CreateOperatorDialog({
 
 function EditOperatorDialog({
   op,
+  self,
   onClose,
   onDone,
 }: {
   op: OperatorRow | null;
+  self: boolean;
   onClose: () => void;
   onDone: (op: OperatorRow) => void;
 }) {
@@ -577,7 +552,13 @@ function EditOperatorDialog({
             </Text>
           ) : null}
           <TextInput label="Display name" data-autofocus {...form.getInputProps('displayName')} />
-          <NativeSelect label="Role" data={ROLE_OPTIONS} {...form.getInputProps('role')} />
+          <NativeSelect
+            label="Role"
+            data={ROLE_OPTIONS}
+            disabled={self}
+            description={self ? 'You cannot change your own role; ask another administrator.' : undefined}
+            {...form.getInputProps('role')}
+          />
           <Group justify="flex-end" gap="sm">
             <Button variant="default" onClick={onClose}>
               Cancel
@@ -716,7 +697,11 @@ function ConfirmActionDialog({
 }) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  useEffect(() => setError(null), [target]);
+  const [reason, setReason] = useState('');
+  useEffect(() => {
+    setError(null);
+    setReason('');
+  }, [target]);
   const c = target ? CONFIRM[target.action] : null;
 
   const confirm = async () => {
@@ -727,6 +712,8 @@ function ConfirmActionDialog({
     try {
       if (target.action === 'disable' || target.action === 'enable')
         await api.patch(path, { status: target.action === 'disable' ? 'disabled' : 'active' });
+      else if (target.action === 'reset-mfa')
+        await api.post(`${path}/reset-mfa`, reason.trim() ? { reason: reason.trim() } : {});
       else await api.post(`${path}/${target.action}`);
       onDone(c.done(target.op.displayName));
     } catch (e) {
@@ -746,6 +733,17 @@ function ConfirmActionDialog({
       <Stack gap="md">
         <FormError error={error} />
         <Text size="sm">{c?.body}</Text>
+        {target?.action === 'reset-mfa' ? (
+          <Textarea
+            label="Reason (optional)"
+            description="How you verified who asked, e.g. the ticket number. Recorded in the audit trail."
+            value={reason}
+            maxLength={500}
+            onChange={(e) => setReason(e.currentTarget.value)}
+            autosize
+            minRows={2}
+          />
+        ) : null}
         <Group justify="flex-end" gap="sm">
           <Button variant="default" onClick={onClose}>
             Cancel

@@ -17,7 +17,8 @@ import {
   VisuallyHidden,
 } from '@mantine/core';
 import { useForm } from '@mantine/form';
-import { IconAlertTriangle, IconKey, IconPlus } from '@tabler/icons-react';
+import { IconAlertTriangle, IconKey, IconPlus, IconSearch } from '@tabler/icons-react';
+import { useDebouncedValue } from '@mantine/hooks';
 import { api, ApiError, describe, type TokenRow } from '../api';
 import { useSession } from '../session';
 import {
@@ -28,14 +29,29 @@ import {
   notifySuccess,
   Page,
   CopyButton,
+  Pager,
+  sortableHeader,
   useApiData,
+  useUrlValue,
+  type SortOrder,
+  When,
 } from '../components/ui';
 import { AppModal } from '../components/modal';
-import { formatDate, formatDateTime, formatRelative } from '../format';
+import { formatDate, formatRelative } from '../format';
 
 interface ScopeInfo {
   scope: string;
   description: string;
+}
+
+const TOKEN_SORTS = ['name', 'createdAt', 'expiresAt', 'lastUsedAt'] as const;
+
+interface TokenList {
+  items: TokenRow[];
+  /** Servers that page the list say how many there are in all. */
+  total?: number;
+  page?: number;
+  pageSize?: number;
 }
 
 const EXPIRY_OPTIONS = [
@@ -68,10 +84,47 @@ function Tokens() {
   const canWrite = can('tokens:write');
   const [params, setParams] = useSearchParams();
   const includeRevoked = params.get('includeRevoked') === 'true';
+  const [showAll, setShowAll] = useUrlValue(includeRevoked);
+  const q = params.get('q') ?? '';
+  const sortParam = params.get('sort') ?? '';
+  const sort = (TOKEN_SORTS as readonly string[]).includes(sortParam) ? sortParam : '';
+  const order: SortOrder =
+    params.get('order') === 'asc' ? 'asc' : params.get('order') === 'desc' ? 'desc' : sort ? 'asc' : 'desc';
+  const page = Math.max(1, Number(params.get('page')) || 1);
+  const query = {
+    includeRevoked,
+    q,
+    sort: sort || undefined,
+    order: sort ? order : undefined,
+    page: page > 1 ? page : undefined,
+  };
   const list = useApiData(
-    (signal) => api.get<{ items: TokenRow[] }>('/api/v1/tokens', { includeRevoked }, signal),
-    String(includeRevoked),
+    (signal) => api.get<TokenList>('/api/v1/tokens', query, signal),
+    JSON.stringify(query),
   );
+
+  const update = (changes: Record<string, string | null>, keepPage = false) => {
+    const p = new URLSearchParams(params);
+    for (const [k, v] of Object.entries(changes)) {
+      if (v === null || v === '') p.delete(k);
+      else p.set(k, v);
+    }
+    if (!keepPage) p.delete('page');
+    setParams(p, { replace: 'q' in changes });
+  };
+  const [search, setSearch] = useState(q);
+  const [debounced] = useDebouncedValue(search, 300);
+  useEffect(() => setSearch(q), [q]);
+  useEffect(() => {
+    if (debounced.trim() !== q) update({ q: debounced.trim() });
+    // Only when the debounced text changes.
+  }, [debounced]);
+  // With no sort chosen the server lists newest first.
+  const shownSort = sort || 'createdAt';
+  const onSort = (field: string, o: SortOrder) => update({ sort: field, order: o });
+  const total = list.data?.total;
+  const pageSize = list.data?.pageSize ?? 100;
+  const pageCount = total !== undefined ? Math.max(1, Math.ceil(total / pageSize)) : 1;
   const [creating, setCreating] = useState(false);
   const [created, setCreated] = useState<{ token: string; tokenInfo: TokenRow } | null>(null);
   const [revoking, setRevoking] = useState<TokenRow | null>(null);
@@ -83,27 +136,52 @@ function Tokens() {
     </Button>
   ) : null;
 
+  const th = sortableHeader(shownSort, order, onSort);
   return (
     <Page
       title="API tokens"
       description="Tokens let other systems and scripts call the Gatehouse API. Each carries only the scopes it needs."
       actions={createButton}
     >
-      <Checkbox
-        label="Show revoked and expired tokens"
-        checked={includeRevoked}
-        onChange={(e) => {
-          const p = new URLSearchParams(params);
-          if (e.currentTarget.checked) p.set('includeRevoked', 'true');
-          else p.delete('includeRevoked');
-          setParams(p, { replace: true });
-        }}
-      />
+      <Group gap="md" align="flex-end" wrap="wrap" role="search" aria-label="Filter API tokens">
+        <TextInput
+          label="Search tokens"
+          placeholder="Name"
+          type="search"
+          leftSection={<IconSearch size={16} aria-hidden />}
+          value={search}
+          onChange={(e) => setSearch(e.currentTarget.value)}
+          w={{ base: '100%', xs: 280 }}
+        />
+        <Checkbox
+          mb={8}
+          label="Show revoked and expired tokens"
+          checked={showAll}
+          onChange={(e) => {
+            const checked = e.currentTarget.checked;
+            setShowAll(checked);
+            const p = new URLSearchParams(params);
+            if (checked) p.set('includeRevoked', 'true');
+            else p.delete('includeRevoked');
+            p.delete('page');
+            setParams(p, { replace: true });
+          }}
+        />
+      </Group>
 
       {list.error ? (
         <ErrorState error={list.error} what="API tokens" onRetry={list.reload} />
       ) : !list.data ? (
         <LoadingRows label="Loading API tokens…" />
+      ) : items.length === 0 && q ? (
+        <Empty
+          title="No tokens match this search."
+          description="Check the spelling, or clear the search box."
+        >
+          <Button variant="light" onClick={() => update({ q: null })}>
+            Clear search
+          </Button>
+        </Empty>
       ) : items.length === 0 ? (
         <Empty
           title="No API tokens yet. Create one to let another system call Gatehouse."
@@ -115,101 +193,95 @@ function Tokens() {
           icon={<IconKey aria-hidden />}
         />
       ) : (
-        <Table.ScrollContainer minWidth={900}>
-          <Table aria-label="API tokens" aria-busy={list.loading}>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th scope="col">Name</Table.Th>
-                <Table.Th scope="col">Token</Table.Th>
-                <Table.Th scope="col">Scopes</Table.Th>
-                <Table.Th scope="col">Status</Table.Th>
-                <Table.Th scope="col">Created</Table.Th>
-                <Table.Th scope="col">Expires</Table.Th>
-                <Table.Th scope="col">Last used</Table.Th>
-                {canWrite ? (
-                  <Table.Th scope="col">
-                    <VisuallyHidden>Actions</VisuallyHidden>
-                  </Table.Th>
-                ) : null}
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {items.map((t) => (
-                <Table.Tr key={t.id} data-token-id={t.id}>
-                  <Table.Td>
-                    <Text size="sm" fw={500}>
-                      {t.name}
-                    </Text>
-                  </Table.Td>
-                  <Table.Td>
-                    <Code>{t.hint}</Code>
-                  </Table.Td>
-                  <Table.Td>
-                    <Group gap={4}>
-                      {t.scopes.map((s) => (
-                        <Badge key={s} variant="outline" color={s === 'admin' ? 'grape' : 'gray'} tt="none">
-                          {s}
-                        </Badge>
-                      ))}
-                    </Group>
-                  </Table.Td>
-                  <Table.Td>
-                    <Badge color={STATUS_COLORS[t.status]} variant="light">
-                      {STATUS_LABELS[t.status]}
-                    </Badge>
-                    {t.status === 'revoked' && t.revokedAt ? (
-                      <Text size="xs" c="dimmed">
-                        {formatDate(t.revokedAt)}
-                        {t.revokedBy ? ` by ${t.revokedBy}` : ''}
-                      </Text>
-                    ) : null}
-                  </Table.Td>
-                  <Table.Td>
-                    <Text size="sm">
-                      <time dateTime={t.createdAt} title={formatDateTime(t.createdAt)}>
-                        {formatDate(t.createdAt)}
-                      </time>
-                    </Text>
-                    <Text size="xs" c="dimmed">
-                      by {t.createdBy}
-                    </Text>
-                  </Table.Td>
-                  <Table.Td>
-                    {t.expiresAt ? (
-                      <time dateTime={t.expiresAt} title={formatDateTime(t.expiresAt)}>
-                        {formatDate(t.expiresAt)}
-                      </time>
-                    ) : (
-                      <Text size="sm" c="dimmed">
-                        Never
-                      </Text>
-                    )}
-                  </Table.Td>
-                  <Table.Td>
-                    {t.lastUsedAt ? (
-                      <time dateTime={t.lastUsedAt} title={formatDateTime(t.lastUsedAt)}>
-                        {formatRelative(t.lastUsedAt)}
-                      </time>
-                    ) : (
-                      <Text size="sm" c="dimmed">
-                        Never
-                      </Text>
-                    )}
-                  </Table.Td>
+        <Stack gap="sm">
+          <Table.ScrollContainer minWidth={900}>
+            <Table aria-label="API tokens" aria-busy={list.loading}>
+              <Table.Thead>
+                <Table.Tr>
+                  {th('Name', 'name')}
+                  <Table.Th scope="col">Token</Table.Th>
+                  <Table.Th scope="col">Scopes</Table.Th>
+                  <Table.Th scope="col">Status</Table.Th>
+                  {th('Created', 'createdAt')}
+                  {th('Expires', 'expiresAt')}
+                  {th('Last used', 'lastUsedAt')}
                   {canWrite ? (
-                    <Table.Td>
-                      {t.status === 'active' ? (
-                        <Button size="xs" color="red" variant="light" onClick={() => setRevoking(t)}>
-                          Revoke
-                        </Button>
-                      ) : null}
-                    </Table.Td>
+                    <Table.Th scope="col">
+                      <VisuallyHidden>Actions</VisuallyHidden>
+                    </Table.Th>
                   ) : null}
                 </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
+              </Table.Thead>
+              <Table.Tbody>
+                {items.map((t) => (
+                  <Table.Tr key={t.id} data-token-id={t.id}>
+                    <Table.Td>
+                      <Text size="sm" fw={500}>
+                        {t.name}
+                      </Text>
+                    </Table.Td>
+                    <Table.Td>
+                      <Code>{t.hint}</Code>
+                    </Table.Td>
+                    <Table.Td>
+                      <Group gap={4}>
+                        {t.scopes.map((s) => (
+                          <Badge key={s} variant="outline" color={s === 'admin' ? 'grape' : 'gray'} tt="none">
+                            {s}
+                          </Badge>
+                        ))}
+                      </Group>
+                    </Table.Td>
+                    <Table.Td>
+                      <Badge color={STATUS_COLORS[t.status]} variant="light">
+                        {STATUS_LABELS[t.status]}
+                      </Badge>
+                      {t.status === 'revoked' && t.revokedAt ? (
+                        <Text size="xs" c="dimmed">
+                          {formatDate(t.revokedAt)}
+                          {t.revokedBy ? ` by ${t.revokedBy}` : ''}
+                        </Text>
+                      ) : null}
+                    </Table.Td>
+                    <Table.Td>
+                      <Text size="sm">
+                        <When at={t.createdAt} show={formatDate} />
+                      </Text>
+                      <Text size="xs" c="dimmed">
+                        by {t.createdBy}
+                      </Text>
+                    </Table.Td>
+                    <Table.Td>
+                      <When at={t.expiresAt} show={formatDate} />
+                    </Table.Td>
+                    <Table.Td>
+                      <When at={t.lastUsedAt} show={formatRelative} />
+                    </Table.Td>
+                    {canWrite ? (
+                      <Table.Td>
+                        {t.status === 'active' ? (
+                          <Button size="xs" color="red" variant="light" onClick={() => setRevoking(t)}>
+                            Revoke
+                          </Button>
+                        ) : null}
+                      </Table.Td>
+                    ) : null}
+                  </Table.Tr>
+                ))}
+              </Table.Tbody>
+            </Table>
+          </Table.ScrollContainer>
+          {total !== undefined && total > items.length ? (
+            <Pager
+              summary={`Page ${page} of ${pageCount} · ${total} token${total === 1 ? '' : 's'}`}
+              hasPrevious={page > 1}
+              hasNext={page < pageCount}
+              onPrevious={() => update({ page: page - 1 > 1 ? String(page - 1) : null }, true)}
+              onNext={() => update({ page: String(page + 1) }, true)}
+              busy={list.loading}
+            />
+          ) : null}
+        </Stack>
       )}
 
       {canWrite ? (
