@@ -219,6 +219,23 @@ describe('the console in Chromium', () => {
     await screenshot(admin, 'audit-broken');
   });
 
+  it('tables filter on the server and keep their state in the URL', async () => {
+    await admin.goto(`${server.url}/operators`);
+    const table = admin.getByRole('table', { name: 'Operators' });
+    await table.getByText(AUDITOR.email).waitFor();
+    await admin.getByLabel('Search operators').fill('agnes');
+    await admin.waitForURL(/[?&]q=agnes/);
+    await expect.poll(() => table.getByText(AUDITOR.email).count()).toBe(0);
+    expect(await table.getByText(AGENT.email).count()).toBe(1);
+    // The URL is the view: opening it fresh shows the same filtered table.
+    await admin.goto(admin.url());
+    await expect.poll(() => admin.getByLabel('Search operators').inputValue()).toBe('agnes');
+    await admin.goto(`${server.url}/tokens`);
+    await heading(admin, 'API tokens').waitFor();
+    await admin.getByLabel('Show revoked and expired tokens').check();
+    await admin.waitForURL(/[?&]includeRevoked=true/);
+  });
+
   it('screens work at tablet width, and the remaining pages render', async () => {
     await admin.goto(`${server.url}/tokens`);
     await heading(admin, 'API tokens').waitFor();

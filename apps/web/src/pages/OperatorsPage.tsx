@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { useSearchParams } from 'react-router';
+import { useListQuery } from '../listQuery';
 import {
   ActionIcon,
   Alert,
@@ -15,7 +15,6 @@ import {
   TextInput,
   VisuallyHidden,
 } from '@mantine/core';
-import { useDebouncedValue } from '@mantine/hooks';
 import { useForm } from '@mantine/form';
 import {
   IconAlertTriangle,
@@ -85,8 +84,7 @@ function isLocked(op: OperatorRow): boolean {
 function Operators() {
   const { can, session } = useSession();
   const canWrite = can('operators:write');
-  const [params, setParams] = useSearchParams();
-  const q = params.get('q') ?? '';
+  const { params, q, update, search, setSearch } = useListQuery();
   const role = params.get('role') ?? '';
   const status = params.get('status') ?? '';
   const sortParam = params.get('sort') ?? '';
@@ -103,26 +101,6 @@ function Operators() {
     (signal) => api.get<OperatorList>('/api/v1/operators', query, signal),
     JSON.stringify(query),
   );
-
-  /** Change some query-string values; anything but the page number sends the operator back to page 1. */
-  const update = (changes: Record<string, string | number | null>, keepPage = false) => {
-    const p = new URLSearchParams(params);
-    for (const [k, v] of Object.entries(changes)) {
-      if (v === null || v === '') p.delete(k);
-      else p.set(k, String(v));
-    }
-    if (!keepPage) p.delete('page');
-    setParams(p, { replace: 'q' in changes });
-  };
-
-  // The search box updates the address bar 300 ms after typing stops.
-  const [search, setSearch] = useState(q);
-  const [debounced] = useDebouncedValue(search, 300);
-  useEffect(() => setSearch(q), [q]);
-  useEffect(() => {
-    if (debounced.trim() !== q) update({ q: debounced.trim() });
-    // Only when the debounced text changes (update and q are read fresh each time).
-  }, [debounced]);
 
   const data = list.data;
   const pageCount = data ? Math.max(1, Math.ceil(data.total / data.pageSize)) : 1;

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { useSearchParams } from 'react-router';
+import { useListQuery } from '../listQuery';
 import {
   Alert,
   Badge,
@@ -18,7 +18,6 @@ import {
 } from '@mantine/core';
 import { useForm } from '@mantine/form';
 import { IconAlertTriangle, IconKey, IconPlus, IconSearch } from '@tabler/icons-react';
-import { useDebouncedValue } from '@mantine/hooks';
 import { api, ApiError, describe, type TokenRow } from '../api';
 import { useSession } from '../session';
 import {
@@ -82,10 +81,9 @@ export default function TokensPage() {
 function Tokens() {
   const { can } = useSession();
   const canWrite = can('tokens:write');
-  const [params, setParams] = useSearchParams();
+  const { params, q, update, search, setSearch } = useListQuery();
   const includeRevoked = params.get('includeRevoked') === 'true';
   const [showAll, setShowAll] = useUrlValue(includeRevoked);
-  const q = params.get('q') ?? '';
   const sortParam = params.get('sort') ?? '';
   const sort = (TOKEN_SORTS as readonly string[]).includes(sortParam) ? sortParam : '';
   const order: SortOrder =
@@ -103,22 +101,6 @@ function Tokens() {
     JSON.stringify(query),
   );
 
-  const update = (changes: Record<string, string | null>, keepPage = false) => {
-    const p = new URLSearchParams(params);
-    for (const [k, v] of Object.entries(changes)) {
-      if (v === null || v === '') p.delete(k);
-      else p.set(k, v);
-    }
-    if (!keepPage) p.delete('page');
-    setParams(p, { replace: 'q' in changes });
-  };
-  const [search, setSearch] = useState(q);
-  const [debounced] = useDebouncedValue(search, 300);
-  useEffect(() => setSearch(q), [q]);
-  useEffect(() => {
-    if (debounced.trim() !== q) update({ q: debounced.trim() });
-    // Only when the debounced text changes.
-  }, [debounced]);
   // With no sort chosen the server lists newest first.
   const shownSort = sort || 'createdAt';
   const onSort = (field: string, o: SortOrder) => update({ sort: field, order: o });
@@ -160,11 +142,7 @@ function Tokens() {
           onChange={(e) => {
             const checked = e.currentTarget.checked;
             setShowAll(checked);
-            const p = new URLSearchParams(params);
-            if (checked) p.set('includeRevoked', 'true');
-            else p.delete('includeRevoked');
-            p.delete('page');
-            setParams(p, { replace: true });
+            update({ includeRevoked: checked ? 'true' : null });
           }}
         />
       </Group>
