@@ -339,6 +339,20 @@ audit
       limit: string;
       json?: boolean;
     }>(async (o, out) => {
+      // Validate at the edge, naming the flag: the same rules as the API's query schema.
+      const limit = Number(o.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 500)
+        throw usage(`--limit must be a whole number from 1 to 500 (got "${o.limit}")`);
+      for (const [flag, v] of [
+        ['--from', o.from],
+        ['--to', o.to],
+      ] as const) {
+        if (v !== undefined && (!ISO_DATE_TIME.test(v) || Number.isNaN(new Date(v).getTime()))) {
+          throw usage(
+            `${flag} must be an ISO 8601 date-time with an offset, like 2026-11-01T00:00:00Z (got "${v}")`,
+          );
+        }
+      }
       const cfg = config();
       const [subjectType, subjectId] = o.subject
         ? [o.subject.split(':')[0], o.subject.split(':').slice(1).join(':') || undefined]
@@ -364,7 +378,7 @@ audit
           await withRuntime(cfg, 'audit list', (rt) =>
             listAudit(rt.database, {
               ...q,
-              limit: Number(q.limit),
+              limit,
               from: q.from ? new Date(q.from) : undefined,
               to: q.to ? new Date(q.to) : undefined,
             }),
@@ -449,6 +463,8 @@ jobs
       return report.done === count && report.distinctJobs === count ? EXIT.ok : EXIT.checkFailed;
     }),
   );
+
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
 
 function usage(message: string): Error {
   return new GatehouseError('usage_invalid', message, { status: 400 });

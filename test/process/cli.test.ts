@@ -70,6 +70,13 @@ describe('gatehouse CLI against a database (DATABASE_URL)', () => {
     [['token', 'revoke', '00000000-0000-4000-8000-000000000000'], 2, /no API token with id/],
     [['token', 'frobnicate'], 2, /unknown command 'frobnicate'/],
     [['jobs', 'probe', '--count', 'many'], 2, /--count must be a whole number/],
+    [['audit', 'list', '--limit', 'abc'], 2, /--limit must be a whole number from 1 to 500 \(got "abc"\)/],
+    [['audit', 'list', '--from', 'yesterday'], 2, /--from must be an ISO 8601 date-time/],
+    [
+      ['audit', 'list', '--to', '2026-02-30T00:00:00'],
+      2,
+      /--to must be an ISO 8601 date-time with an offset/,
+    ],
   ])('%j exits %i with a clear message', async (args, code, message) => {
     const r = await runCli(args, env);
     expect(r.code).toBe(code);
