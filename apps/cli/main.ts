@@ -1,7 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { userInfo } from 'node:os';
-import { Command, CommanderError, Option } from 'commander';
-import { loadConfig, describeConfig, type Config } from '../../src/config/index.ts';
+import { Command, CommanderError } from 'commander';
+import { describeConfig } from '../../src/config/index.ts';
 import { migrate, transaction } from '../../src/db/index.ts';
 import { verifyChain, listAudit, type VerifyResult, type AuditListItem } from '../../src/audit/index.ts';
 import {
@@ -13,13 +11,11 @@ import {
   type TokenView,
 } from '../../src/tokens/index.ts';
 import { probeReport, sendProbes, type ProbeReport } from '../../src/system/index.ts';
-import { createLogger, type Logger } from '../../src/kit/log.ts';
 import { GatehouseError } from '../../src/kit/errors.ts';
-import type { CommandContext } from '../../src/kit/context.ts';
-import { openRuntime, type Runtime } from '../../src/runtime/index.ts';
+import { openRuntime } from '../../src/runtime/index.ts';
 import { serve } from '../server/serve.ts';
 import { worker } from '../worker/worker.ts';
-import { EXIT, makeOut, reportError, table, type Out } from './output.ts';
+import { EXIT, reportError, table } from './output.ts';
 import { api } from './remote.ts';
 import { progress } from './progress.ts';
 
@@ -40,72 +36,8 @@ Exit codes: 0 ok, 1 error, 2 usage or invalid input, 3 check failed (e.g. audit 
   )
   .exitOverride();
 
-// ---------- helpers ----------
-let exitCode = EXIT.ok as number;
-
-function config(): Config {
-  return loadConfig();
-}
-
-function cliLogger(cfg: Config, longRunning: boolean): Logger {
-  // One-shot commands keep stderr for what matters unless the user asked for more.
-  const level = longRunning || ['debug', 'trace'].includes(cfg.logLevel) ? cfg.logLevel : 'warn';
-  return createLogger({ level });
-}
-
-function cliContext(rt: Runtime): CommandContext {
-  return {
-    actor: { type: 'cli', id: safeUser(), name: 'gatehouse CLI' },
-    correlationId: randomUUID(),
-    clock: rt.clock,
-    ids: rt.ids,
-  };
-}
-
-function safeUser(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return 'unknown';
-  }
-}
-
-/** Open the local runtime for a one-shot command (attaching to a running server's database when there is one). */
-async function withRuntime<T>(
-  cfg: Config,
-  command: string,
-  fn: (rt: Runtime) => Promise<T>,
-  opts: { jobs?: boolean } = {},
-): Promise<T> {
-  const rt = await openRuntime(cfg, {
-    command: `cli ${command}`,
-    log: cliLogger(cfg, false),
-    migrate: true,
-    jobs: opts.jobs ?? false,
-  });
-  try {
-    return await fn(rt);
-  } finally {
-    await rt.close();
-  }
-}
-
-type Action<O> = (opts: O, out: Out, cmd: Command) => Promise<number | void>;
-function run<O extends { json?: boolean }>(action: Action<O>) {
-  return async (...args: unknown[]) => {
-    const cmd = args[args.length - 1] as Command;
-    const opts = cmd.opts() as O;
-    const out = makeOut(opts.json === true);
-    try {
-      const code = await action(opts, out, cmd);
-      exitCode = code ?? EXIT.ok;
-    } catch (e) {
-      exitCode = reportError(e, opts.json === true);
-    }
-  };
-}
-
-const jsonOption = () => new Option('--json', 'print the result as JSON on stdout');
+import { cliContext, cliLogger, config, jsonOption, run, state, withRuntime } from './common.ts';
+import { registerHrCommands } from './hr.ts';
 
 // ---------- serve / worker ----------
 program
@@ -474,6 +406,8 @@ function sleep(ms: number) {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+registerHrCommands(program);
+
 // ---------- main ----------
 try {
   if (process.argv.length <= 2) {
@@ -484,12 +418,12 @@ try {
 } catch (e) {
   if (e instanceof CommanderError) {
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')
-      exitCode = EXIT.ok;
-    else exitCode = EXIT.usage;
+      state.exitCode = EXIT.ok;
+    else state.exitCode = EXIT.usage;
   } else {
-    exitCode = reportError(e, process.argv.includes('--json'));
+    state.exitCode = reportError(e, process.argv.includes('--json'));
   }
 }
-process.exitCode = exitCode;
+process.exitCode = state.exitCode;
 // Long-running commands resolved already; do not let a stray handle keep a one-shot command alive.
-setTimeout(() => process.exit(exitCode), 200).unref();
+setTimeout(() => process.exit(state.exitCode), 200).unref();

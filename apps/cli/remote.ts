@@ -4,7 +4,7 @@ import { GatehouseError } from '../../src/kit/errors.ts';
 /** Call a Gatehouse server's API (GATEHOUSE_URL + GATEHOUSE_TOKEN). Problem responses become GatehouseErrors. */
 export async function api<T>(
   config: Config,
-  method: 'GET' | 'POST',
+  method: 'GET' | 'POST' | 'PATCH',
   path: string,
   body?: unknown,
 ): Promise<T> {
@@ -16,9 +16,13 @@ export async function api<T>(
       headers: {
         authorization: `Bearer ${config.remoteToken}`,
         accept: 'application/json',
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(body !== undefined
+          ? { 'content-type': Buffer.isBuffer(body) ? 'text/csv' : 'application/json' }
+          : {}),
       },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      ...(body !== undefined
+        ? { body: Buffer.isBuffer(body) ? new Uint8Array(body) : JSON.stringify(body) }
+        : {}),
       signal: AbortSignal.timeout(120_000),
     });
   } catch (e) {

@@ -36,6 +36,9 @@ import { operatorRoutes } from './routes/operators.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { systemRoutes } from './routes/system.ts';
+import { peopleRoutes } from './routes/people.ts';
+import { hrRoutes } from './routes/hr.ts';
+import { namingRoutes } from './routes/naming.ts';
 
 export interface AppDeps {
   config: Config;
@@ -180,6 +183,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     auditRoutes,
     auditVerificationRoutes,
     jobRoutes,
+    peopleRoutes,
+    hrRoutes,
+    namingRoutes,
   ];
   for (const routes of v1) {
     await app.register(async (scope) => routes(scope.withTypeProvider<ZodTypeProvider>(), deps), {

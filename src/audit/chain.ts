@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import canonicalize from 'canonicalize';
+import { canonicalJson } from './canonical.ts';
 
 /**
  * The hashed form of an audit event. Pure: `hashEvent(prev, event)` is all verification needs, so the chain can
@@ -22,7 +22,7 @@ export interface HashedEvent {
 }
 
 export function canonicalEvent(e: HashedEvent, prevHash: string): string {
-  const s = canonicalize({ v: CHAIN_VERSION, ...e, prevHash });
+  const s = canonicalJson({ v: CHAIN_VERSION, ...e, prevHash });
   if (s === undefined) throw new Error('audit event cannot be canonicalised');
   return s;
 }

@@ -219,6 +219,9 @@ export class PostgresServer {
       listen_addresses: '127.0.0.1',
       unix_socket_directories: '',
       max_connections: '200',
+      // Bulk HR imports write a lot in one transaction: more cache and fewer forced checkpoints.
+      shared_buffers: '256MB',
+      max_wal_size: '4GB',
       ...this.opts.settings,
     };
     const args = [

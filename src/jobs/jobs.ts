@@ -17,6 +17,8 @@ export interface JobContext {
   log: Logger;
   workerId: string;
   clock: Clock;
+  /** The job system itself, to enqueue follow-up work (in `tx` or not). */
+  jobs: Jobs;
 }
 
 export interface RetryPolicy {
@@ -37,6 +39,8 @@ export interface QueueDefinition<T extends object = object> {
   policy?: RetryPolicy;
   /** Jobs handed to one handler call (default 1). */
   batchSize?: number;
+  /** Run on a schedule: a cron expression in an IANA zone (registered when workers start). */
+  cron?: { expression: string; timeZone: string; data?: object };
   handle(jobs: Job<T>[], ctx: JobContext): Promise<void>;
 }
 
@@ -172,7 +176,12 @@ export class Jobs {
           if (!(await this.boss.getQueue(q.name))) throw e;
         });
     }
-    if (opts.work) await this.startWorkers();
+    if (opts.work) {
+      await this.startWorkers();
+      for (const q of this.queues.values())
+        if (q.cron)
+          await this.boss.schedule(q.name, q.cron.expression, q.cron.data ?? {}, { tz: q.cron.timeZone });
+    }
   }
 
   private async startWorkers(): Promise<void> {
@@ -199,6 +208,7 @@ export class Jobs {
               log,
               workerId: this.opts.workerId,
               clock: this.opts.clock,
+              jobs: this,
             });
           } catch (e) {
             log.warn(

@@ -17,7 +17,7 @@ export function scopesOf(role: Role): Scope[] {
     case 'administrator':
       return ['admin'];
     case 'agent':
-      return ['audit:read', 'jobs:read'];
+      return ['audit:read', 'jobs:read', 'people:read', 'people:personal', 'hr:read'];
     case 'auditor':
       return READ_SCOPES;
   }

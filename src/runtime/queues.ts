@@ -1,9 +1,13 @@
 import type { QueueDefinition } from '../jobs/index.ts';
 import { probeQueue } from '../system/index.ts';
 import { verifyQueue } from '../audit/index.ts';
+import { lifecycleQueue } from '../hr/lifecycle.ts';
+import { dropFolderQueue } from '../hr/drop-folder.ts';
 
 /** Every job queue of the product. A capability adds its queue definitions here. */
 export const ALL_QUEUES: QueueDefinition<never>[] = [
   probeQueue as QueueDefinition<never>,
   verifyQueue as QueueDefinition<never>,
+  lifecycleQueue as QueueDefinition<never>,
+  dropFolderQueue as QueueDefinition<never>,
 ];

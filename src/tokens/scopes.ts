@@ -12,6 +12,13 @@ export const SCOPES = {
   'operators:read': 'See console operators and their roles',
   'operators:write': 'Create operators, change roles, unlock, reset MFA and passwords',
   'settings:read': 'See the running configuration (secrets masked)',
+  'settings:write': 'Change policies such as naming standards',
+  'people:read':
+    'See people, their history and lifecycle events (personal data masked unless people:personal)',
+  'people:write': 'Create, update, terminate and merge people through the API',
+  'people:personal': 'See personal data (personal email, mobile, birth date) of people',
+  'hr:read': 'See HR sources, imports and their errors',
+  'hr:write': 'Run HR imports, approve held imports and change HR sources',
 } as const;
 
 export type Scope = keyof typeof SCOPES;

@@ -15,6 +15,11 @@ const OperatorsPage = lazy(() => import('./pages/OperatorsPage'));
 const TokensPage = lazy(() => import('./pages/TokensPage'));
 const SettingsPage = lazy(() => import('./pages/SettingsPage'));
 const NotFoundPage = lazy(() => import('./pages/NotFoundPage'));
+const PeoplePage = lazy(() => import('./pages/PeoplePage'));
+const PersonPage = lazy(() => import('./pages/PersonPage'));
+const DuplicatesPage = lazy(() => import('./pages/DuplicatesPage'));
+const HrImportsPage = lazy(() => import('./pages/HrImportsPage'));
+const HrImportPage = lazy(() => import('./pages/HrImportPage'));
 
 export function App() {
   const { loading } = useSession();
@@ -61,6 +66,11 @@ export function App() {
         }
       >
         <Route index element={<DashboardPage />} />
+        <Route path="people" element={<PeoplePage />} />
+        <Route path="people/duplicates" element={<DuplicatesPage />} />
+        <Route path="people/:id" element={<PersonPage />} />
+        <Route path="hr/imports" element={<HrImportsPage />} />
+        <Route path="hr/imports/:id" element={<HrImportPage />} />
         <Route path="audit" element={<AuditPage />} />
         <Route path="operators" element={<OperatorsPage />} />
         <Route path="tokens" element={<TokensPage />} />

@@ -4,6 +4,8 @@ import { Anchor, AppShell, Badge, Burger, Button, Group, NavLink, Stack, Text } 
 import { useDisclosure, useMediaQuery } from '@mantine/hooks';
 import {
   IconBuildingCastle,
+  IconFileImport,
+  IconId,
   IconKey,
   IconLayoutDashboard,
   IconListSearch,
@@ -25,6 +27,8 @@ interface NavEntry {
 
 const NAV: NavEntry[] = [
   { to: '/', label: 'Dashboard', icon: IconLayoutDashboard },
+  { to: '/people', label: 'People', icon: IconId, scope: 'people:read' },
+  { to: '/hr/imports', label: 'HR imports', icon: IconFileImport, scope: 'hr:read' },
   { to: '/audit', label: 'Audit trail', icon: IconListSearch, scope: 'audit:read' },
   { to: '/operators', label: 'Operators', icon: IconUsers, scope: 'operators:read' },
   { to: '/tokens', label: 'API tokens', icon: IconKey, scope: 'tokens:read' },

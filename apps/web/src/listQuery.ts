@@ -4,8 +4,8 @@ import { useDebouncedValue } from '@mantine/hooks';
 
 /**
  * A table's state in the query string (so every view has a URL), shared by the list pages:
- * `update` changes some values and, unless it is the page number, goes back to page 1; the search box updates the
- * address bar 300 ms after typing stops.
+ * `update` changes some values and, unless it is the page number, goes back to page 1 (dropping a keyset `cursor`
+ * too); the search box updates the address bar 300 ms after typing stops.
  */
 export function useListQuery() {
   const [params, setParams] = useSearchParams();
@@ -16,7 +16,10 @@ export function useListQuery() {
       if (v === null || v === '') p.delete(k);
       else p.set(k, String(v));
     }
-    if (!keepPage) p.delete('page');
+    if (!keepPage) {
+      p.delete('page');
+      p.delete('cursor');
+    }
     setParams(p, { replace: 'q' in changes });
   };
   const [search, setSearch] = useState(q);

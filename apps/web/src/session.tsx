@@ -29,7 +29,13 @@ export type Scope =
   | 'tokens:read'
   | 'tokens:write'
   | 'settings:read'
-  | 'jobs:read';
+  | 'settings:write'
+  | 'jobs:read'
+  | 'people:read'
+  | 'people:write'
+  | 'people:personal'
+  | 'hr:read'
+  | 'hr:write';
 
 export function hasScope(scopes: readonly string[] | undefined, needed: Scope): boolean {
   if (!scopes) return false;

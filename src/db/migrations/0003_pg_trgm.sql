@@ -1,0 +1,2 @@
+-- Trigram matching for people search and duplicate detection (trusted extension since PostgreSQL 13).
+CREATE EXTENSION IF NOT EXISTS pg_trgm;

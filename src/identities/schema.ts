@@ -1,0 +1,108 @@
+import { sql } from 'drizzle-orm';
+import {
+  date,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  real,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+/**
+ * People: the identity store. One row per person per HR source (`employee_id` is unique per source). The HR fields
+ * are kept as HR last sent them; `status` is what Gatehouse derived (prehire until the start day, active until a
+ * future termination). Personal data lives in `person_personal` so it can be erased on its own. History is the
+ * audit trail (subject `person`).
+ */
+export const people = pgTable(
+  'people',
+  {
+    id: uuid('id').primaryKey(),
+    sourceId: uuid('source_id').notNull(),
+    employeeId: text('employee_id').notNull(),
+    firstName: text('first_name').notNull(),
+    lastName: text('last_name').notNull(),
+    preferredName: text('preferred_name'),
+    department: text('department'),
+    title: text('title'),
+    costCenter: text('cost_center'),
+    location: text('location'),
+    timeZone: text('time_zone'),
+    managerEmployeeId: text('manager_employee_id'),
+    workerType: text('worker_type', {
+      enum: ['employee', 'contractor', 'intern', 'partner'],
+    }).notNull(),
+    hrStatus: text('hr_status', { enum: ['prehire', 'active', 'on_leave', 'terminated'] }),
+    status: text('status', { enum: ['prehire', 'active', 'on_leave', 'terminated'] }).notNull(),
+    hireDate: date('hire_date'),
+    terminationDate: text('termination_date'),
+    terminationAt: timestamp('termination_at', { withTimezone: true }),
+    attributes: jsonb('attributes').$type<Record<string, string>>().notNull().default({}),
+    username: text('username'),
+    workEmail: text('work_email'),
+    displayName: text('display_name').notNull(),
+    /** Lower-cased names as written and transliterated, employee id and username: what the list search matches. */
+    searchText: text('search_text').notNull().default(''),
+    hrHash: text('hr_hash').notNull(),
+    mergedInto: uuid('merged_into'),
+    version: integer('version').notNull().default(1),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [
+    uniqueIndex('people_source_employee_idx').on(t.sourceId, t.employeeId),
+    index('people_status_idx').on(t.status),
+    index('people_department_idx').on(t.department),
+    index('people_worker_type_idx').on(t.workerType),
+    index('people_hire_date_idx').on(t.hireDate),
+    index('people_name_sort_idx').on(t.lastName, t.firstName, t.id),
+    index('people_manager_idx').on(t.managerEmployeeId),
+    index('people_search_trgm_idx').using('gin', sql`${t.searchText} gin_trgm_ops`),
+  ],
+);
+
+/** Erasable personal data used for identity verification and duplicate detection. */
+export const personPersonal = pgTable(
+  'person_personal',
+  {
+    personId: uuid('person_id')
+      .primaryKey()
+      .references(() => people.id, { onDelete: 'cascade' }),
+    personalEmail: text('personal_email'),
+    mobilePhone: text('mobile_phone'),
+    birthDate: date('birth_date'),
+  },
+  (t) => [
+    index('person_personal_email_idx').on(t.personalEmail),
+    index('person_personal_mobile_idx').on(t.mobilePhone),
+    index('person_personal_birth_idx').on(t.birthDate),
+  ],
+);
+
+/** Likely duplicates (one human, two ids), flagged for a person to decide. Never merged automatically. */
+export const personDuplicates = pgTable(
+  'person_duplicates',
+  {
+    id: uuid('id').primaryKey(),
+    personA: uuid('person_a')
+      .notNull()
+      .references(() => people.id),
+    personB: uuid('person_b')
+      .notNull()
+      .references(() => people.id),
+    score: real('score').notNull(),
+    reasons: jsonb('reasons').$type<string[]>().notNull(),
+    state: text('state', { enum: ['open', 'merged', 'dismissed'] }).notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+    decidedAt: timestamp('decided_at', { withTimezone: true }),
+    decidedBy: text('decided_by'),
+  },
+  (t) => [
+    uniqueIndex('person_duplicates_pair_idx').on(t.personA, t.personB),
+    index('person_duplicates_state_idx').on(t.state),
+  ],
+);
