@@ -69,33 +69,37 @@ export async function scanDropFolders(deps: {
       } catch {
         continue;
       }
-      let outcome: DropOutcome;
+      // Import first; only the import's failure sends the file to failed/ (a file that was applied is never there).
+      let report: ImportReport | null = null;
+      let failure: unknown = null;
       try {
-        const content = await readFile(path);
-        const r = await runImport(deps, ctx, {
+        report = await runImport(deps, ctx, {
           source: source.name,
           origin: 'drop_folder',
           fileName: f.name,
-          content,
+          content: await readFile(path),
         });
-        const movedTo = join(dir, 'processed', `${stamp}-${f.name}`);
-        await mkdir(join(dir, 'processed'), { recursive: true });
-        await rename(path, movedTo);
-        outcome = {
-          source: source.name,
-          file: f.name,
-          movedTo,
-          state: r.state,
-          message: `${r.state}: ${r.rows} rows, ${r.errors.length} errors, ${r.events.length} events${r.heldReasons.length ? ` — ${r.heldReasons.join(' ')}` : ''}`,
-        };
       } catch (e) {
-        const movedTo = join(dir, 'failed', `${stamp}-${f.name}`);
-        await mkdir(join(dir, 'failed'), { recursive: true });
-        await rename(path, movedTo).catch(() => undefined);
-        const message = describeError(e);
-        await writeFile(`${movedTo}.error.txt`, `${message}\n`).catch(() => undefined);
-        outcome = { source: source.name, file: f.name, movedTo, state: 'failed', message };
+        failure = e;
       }
+      const folder = report ? 'processed' : 'failed';
+      const movedTo = join(dir, folder, `${stamp}-${f.name}`);
+      await mkdir(join(dir, folder), { recursive: true });
+      await rename(path, movedTo).catch((e: unknown) =>
+        deps.log.warn({ path, movedTo, err: describeError(e) }, 'could not move a drop-folder file'),
+      );
+      const r = report;
+      const message = r
+        ? `${r.state}: ${r.rows} rows, ${r.errors.length} errors, ${r.events.length} events${r.heldReasons.length ? ` — ${r.heldReasons.join(' ')}` : ''}`
+        : describeError(failure);
+      if (!r) await writeFile(`${movedTo}.error.txt`, `${message}\n`).catch(() => undefined);
+      const outcome: DropOutcome = {
+        source: source.name,
+        file: f.name,
+        movedTo,
+        state: r ? r.state : 'failed',
+        message,
+      };
       deps.log.info({ ...outcome }, 'drop folder file processed');
       out.push(outcome);
     }

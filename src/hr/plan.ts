@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { PERSON_FROM, PERSON_SELECT, storedOf, type PersonRow } from '../identities/people.ts';
+import { PERSON_SELECT, loadPeople, storedOf, type PersonRow } from '../identities/people.ts';
 import { detectEvents } from './detect.ts';
 import { derivedStatus, terminationInstant } from './effective.ts';
 import type { HrSource } from './sources.ts';
@@ -99,35 +99,17 @@ export async function planImport(
   const existingIds = changed
     .filter((r) => known.has(r.record.employeeId))
     .map((r) => known.get(r.record.employeeId)!.id);
-  const befores = new Map<string, StoredPerson>();
-  for (let i = 0; i < existingIds.length; i += 10_000) {
-    const b = await db.query<PersonRow>(
-      `select ${PERSON_SELECT} from ${PERSON_FROM} where p.id = any($1::uuid[])`,
-      [existingIds.slice(i, i + 10_000)],
-    );
-    for (const r of b.rows) befores.set(r.employee_id, storedOf(r));
-  }
+  const befores = new Map((await loadPeople(db, existingIds)).map((p) => [p.employeeId, p]));
   // A file without some columns keeps what the store has for them: merge, re-hash, and drop what is unchanged.
   const present = input.present;
-  if (present && (present.fields.size < HR_FIELDS.length || befores.size > 0)) {
-    const missing = HR_FIELDS.filter((f) => !present.fields.has(f));
-    if (
-      missing.length > 0 ||
-      [...befores.values()].some((b) => Object.keys(b.attributes).some((k) => !present.attributes.has(k)))
-    )
-      changed = changed.flatMap((r) => {
-        const before = befores.get(r.record.employeeId);
-        if (!before) return [r];
-        const record: HrRecord = { ...r.record };
-        const mutable = record as unknown as Record<string, unknown>;
-        for (const f of missing)
-          mutable[FIELD_KEYS[f]] = (before as unknown as Record<string, unknown>)[FIELD_KEYS[f]];
-        const kept = Object.entries(before.attributes).filter(([k]) => !present.attributes.has(k));
-        record.attributes = { ...Object.fromEntries(kept), ...r.record.attributes };
-        const hash = hrHash(record);
-        return known.get(record.employeeId)?.hash === hash ? [] : [{ row: r.row, record, hash }];
-      });
-  }
+  if (present)
+    changed = changed.flatMap((r) => {
+      const before = befores.get(r.record.employeeId);
+      if (!before) return [r];
+      const record = withStoredValues(r.record, before, present);
+      const hash = record === r.record ? r.hash : hrHash(record);
+      return known.get(record.employeeId)?.hash === hash ? [] : [{ row: r.row, record, hash }];
+    });
   const newRows = changed.filter((r) => !known.has(r.record.employeeId));
   const strong = await strongMatches(db, newRows);
 
@@ -155,30 +137,26 @@ export async function planImport(
     const seen = new Set(input.rows.map((r) => r.record.employeeId));
     const gone = [...known.entries()].filter(([id, k]) => !seen.has(id) && k.status !== 'terminated');
     missing = gone.length;
-    for (let i = 0; i < gone.length; i += 10_000) {
-      const b = await db.query<PersonRow>(
-        `select ${PERSON_SELECT} from ${PERSON_FROM} where p.id = any($1::uuid[])`,
-        [gone.slice(i, i + 10_000).map(([, k]) => k.id)],
-      );
-      for (const p of b.rows) {
-        const before = storedOf(p);
-        changes.push({
-          row: null,
-          before,
-          record: null,
-          hash: null,
-          strongMatch: false,
-          status: 'terminated',
-          terminationAt: now,
-          events: [
-            {
-              type: 'leaver',
-              employeeId: before.employeeId,
-              changes: { status: { from: before.currentStatus, to: 'terminated' } },
-            },
-          ],
-        });
-      }
+    for (const before of await loadPeople(
+      db,
+      gone.map(([, k]) => k.id),
+    )) {
+      changes.push({
+        row: null,
+        before,
+        record: null,
+        hash: null,
+        strongMatch: false,
+        status: 'terminated',
+        terminationAt: now,
+        events: [
+          {
+            type: 'leaver',
+            employeeId: before.employeeId,
+            changes: { status: { from: before.currentStatus, to: 'terminated' } },
+          },
+        ],
+      });
     }
   }
 
@@ -206,6 +184,21 @@ export async function planImport(
 
 function pct(n: number, of: number): string {
   return `${Math.round((n / of) * 1000) / 10}%`;
+}
+
+/**
+ * The record with the stored values for the fields and attributes whose columns the file does not have ("not
+ * provided" is not "empty"). The same object when the file has every column the person has values for.
+ */
+export function withStoredValues(record: HrRecord, before: StoredPerson, present: PresentColumns): HrRecord {
+  const missing = HR_FIELDS.filter((f) => !present.fields.has(f));
+  const kept = Object.entries(before.attributes).filter(([k]) => !present.attributes.has(k));
+  if (missing.length === 0 && kept.length === 0) return record;
+  const merged: HrRecord = { ...record, attributes: { ...Object.fromEntries(kept), ...record.attributes } };
+  const target = merged as unknown as Record<string, unknown>;
+  for (const f of missing)
+    target[FIELD_KEYS[f]] = (before as unknown as Record<string, unknown>)[FIELD_KEYS[f]];
+  return merged;
 }
 
 /** The safety brake: reasons to hold an import for approval instead of applying it. */

@@ -164,6 +164,19 @@ export async function getPersonRow(db: Queryable, id: string): Promise<PersonRow
   return row;
 }
 
+/** Stored people by id (any number: fetched in chunks of 10,000). */
+export async function loadPeople(db: Queryable, ids: readonly string[]): Promise<StoredPerson[]> {
+  const out: StoredPerson[] = [];
+  for (let i = 0; i < ids.length; i += 10_000) {
+    const r = await db.query<PersonRow>(
+      `select ${PERSON_SELECT} from ${PERSON_FROM} where p.id = any($1::uuid[])`,
+      [ids.slice(i, i + 10_000)],
+    );
+    for (const row of r.rows) out.push(storedOf(row));
+  }
+  return out;
+}
+
 export interface PeopleQuery {
   q?: string;
   status?: PersonStatus[];

@@ -28,7 +28,8 @@ const rowError = z.object({
   code: z.string(),
   message: z.string(),
 });
-const detectedEvent = z.object({
+/** An event as an import or a REST change reports it (shared with the people routes). */
+export const detectedEvent = z.object({
   type: z.string(),
   employeeId: z.string(),
   changes: z

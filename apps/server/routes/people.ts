@@ -16,6 +16,7 @@ import { HR_FIELDS, PERSON_STATUSES, WORKER_TYPES } from '../../../src/hr/types.
 import { hasScope } from '../../../src/tokens/index.ts';
 import { contextOf } from '../auth.ts';
 import type { AppDeps, Router } from '../app.ts';
+import { detectedEvent } from './hr.ts';
 import type { FastifyRequest } from 'fastify';
 
 const nullable = z.string().nullable();
@@ -61,13 +62,6 @@ const eventView = z.object({
   importId: z.string().nullable(),
   createdAt: z.string(),
   doneAt: z.string().nullable(),
-});
-
-const detectedEvent = z.object({
-  type: z.string(),
-  employeeId: z.string(),
-  changes: z.record(z.string(), z.object({ from: nullable, to: nullable })).optional(),
-  effectiveAt: z.string().optional(),
 });
 
 const personInput = z
