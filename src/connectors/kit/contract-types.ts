@@ -51,6 +51,11 @@ export interface ContractFixture {
   unsupported?: Partial<Record<ContractStep, string>>;
   /** Capabilities the test expects the connector to declare (defaults to all steps not listed in unsupported). */
   capabilities?: Capability[];
+  /**
+   * Called after every write the suite makes, before it reads again. Targets where a write completes later (the
+   * manual target: a person confirms the task) finish the pending work here; others leave it out.
+   */
+  settle?(): Promise<void>;
   /** Remove anything the suite left behind. */
   cleanup?(): Promise<void>;
 }
