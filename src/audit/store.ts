@@ -83,85 +83,87 @@ export async function appendAudit(
   const head = await tx.client.query<{ seq: number; hash: string }>(
     'select seq, hash from audit_events order by seq desc limit 1',
   );
-  let prevHash = head.rows[0]?.hash ?? GENESIS_HASH;
-  let seq = head.rows[0]?.seq ?? 0;
+  const genesis = { prevHash: head.rows[0]?.hash ?? GENESIS_HASH, seq: head.rows[0]?.seq ?? 0 };
   const occurredAt = new Date(ctx.clock.now().getTime()); // ms precision, stored as timestamptz(3)
-  const rows: (typeof auditEvents.$inferInsert)[] = [];
   const personalRows: (typeof auditPersonalValues.$inferInsert)[] = [];
   const out: AuditEvent[] = [];
-  for (const input of list) {
-    seq += 1;
-    const before = extractPersonal(input.before ?? null, ctx.ids);
-    const after = extractPersonal(input.after ?? null, ctx.ids);
-    const event: HashedEvent = {
-      seq,
-      id: ctx.ids(),
-      occurredAt: occurredAt.toISOString(),
-      actor: actorOf(ctx.actor),
-      action: input.action,
-      subject: { type: input.subject.type, id: input.subject.id },
-      before: before.value,
-      after: after.value,
-      reason: input.reason ?? null,
-      correlationId: ctx.correlationId ?? null,
-    };
-    const hash = hashEvent(prevHash, event);
-    rows.push({
-      seq,
-      id: event.id,
-      occurredAt,
-      actorType: event.actor.type,
-      actorId: event.actor.id,
-      actorName: event.actor.name,
-      action: event.action,
-      subjectType: event.subject.type,
-      subjectId: event.subject.id,
-      before: event.before,
-      after: event.after,
-      reason: event.reason,
-      correlationId: event.correlationId,
-      prevHash,
-      hash,
-    });
-    for (const p of [...before.personal, ...after.personal]) {
-      personalRows.push({
-        ref: p.ref,
-        eventSeq: seq,
-        dataSubject: input.dataSubject ?? null,
-        value: p.value,
-      });
+  /** Events in chain order, hashed one at a time (lazily: a bulk COPY loads each chunk while the next is hashed). */
+  function* chained(): Generator<AuditEvent> {
+    let { prevHash, seq } = genesis;
+    for (const input of list) {
+      seq += 1;
+      const before = extractPersonal(input.before ?? null, ctx.ids);
+      const after = extractPersonal(input.after ?? null, ctx.ids);
+      const event: HashedEvent = {
+        seq,
+        id: ctx.ids(),
+        occurredAt: occurredAt.toISOString(),
+        actor: actorOf(ctx.actor),
+        action: input.action,
+        subject: { type: input.subject.type, id: input.subject.id },
+        before: before.value,
+        after: after.value,
+        reason: input.reason ?? null,
+        correlationId: ctx.correlationId ?? null,
+      };
+      const hash = hashEvent(prevHash, event);
+      for (const p of [...before.personal, ...after.personal])
+        personalRows.push({ ref: p.ref, eventSeq: seq, dataSubject: input.dataSubject ?? null, value: p.value });
+      const e = { ...event, prevHash, hash };
+      out.push(e);
+      yield e;
+      prevHash = hash;
     }
-    out.push({ ...event, prevHash, hash });
-    prevHash = hash;
   }
-  if (rows.length < COPY_THRESHOLD) {
+  if (list.length < COPY_THRESHOLD) {
+    const rows: (typeof auditEvents.$inferInsert)[] = [...chained()].map((e) => ({
+      seq: e.seq,
+      id: e.id,
+      occurredAt,
+      actorType: e.actor.type,
+      actorId: e.actor.id,
+      actorName: e.actor.name,
+      action: e.action,
+      subjectType: e.subject.type,
+      subjectId: e.subject.id,
+      before: e.before,
+      after: e.after,
+      reason: e.reason,
+      correlationId: e.correlationId,
+      prevHash: e.prevHash,
+      hash: e.hash,
+    }));
     await tx.db.insert(auditEvents).values(rows);
     if (personalRows.length) await tx.db.insert(auditPersonalValues).values(personalRows);
     return out;
   }
-  // Bulk (an HR import audits every changed person): COPY is several times faster than multi-row INSERTs.
+  // Bulk (an HR import audits every changed person): COPY is several times faster than multi-row INSERTs, and the
+  // rows are produced while PostgreSQL loads the previous chunk.
   const json = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
   await copyRows(
     tx.client,
     'audit_events',
     AUDIT_COLUMNS,
-    rows.map((r) => [
-      r.seq,
-      r.id,
-      r.occurredAt,
-      r.actorType,
-      r.actorId,
-      r.actorName ?? null,
-      r.action,
-      r.subjectType,
-      r.subjectId,
-      json(r.before),
-      json(r.after),
-      r.reason ?? null,
-      r.correlationId ?? null,
-      r.prevHash,
-      r.hash,
-    ]),
+    (function* () {
+      for (const e of chained())
+        yield [
+          e.seq,
+          e.id,
+          occurredAt,
+          e.actor.type,
+          e.actor.id,
+          e.actor.name ?? null,
+          e.action,
+          e.subject.type,
+          e.subject.id,
+          json(e.before),
+          json(e.after),
+          e.reason ?? null,
+          e.correlationId ?? null,
+          e.prevHash,
+          e.hash,
+        ];
+    })(),
   );
   if (personalRows.length)
     await copyRows(

@@ -54,6 +54,12 @@ const STAGE_COLUMNS = [
   'birth_date',
 ] as const;
 
+/** people's own columns, in STAGE_COLUMNS order (without `is_new` and the personal columns at the end). */
+const PERSONAL_COLUMNS: readonly string[] = ['personal_email', 'mobile_phone', 'birth_date'];
+const PEOPLE_COLUMNS = STAGE_COLUMNS.filter((c) => c !== 'is_new' && !PERSONAL_COLUMNS.includes(c));
+/** Where the personal columns start in a stage row. */
+const PERSONAL_AT = STAGE_COLUMNS.indexOf('personal_email');
+
 /** The record's fields as stored, by HR field name (personal ones wrapped for the audit trail). */
 function auditFields(r: Partial<Record<string, unknown>>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -92,6 +98,9 @@ export async function applyPlan(
   importId: string,
 ): Promise<ApplyResult> {
   const now = ctx.clock.now();
+  // A bulk import merges thousands of trigram entries into the search index: with more sort memory the GIN
+  // pending-list cleanup works in a few large sorted batches instead of many small ones.
+  await tx.client.query(`set local work_mem = '128MB'`);
   const changes = plan.changes.filter((c) => c.record !== null || c.before !== null);
   const ids = new Map<PersonChange, string>();
   for (const c of changes) ids.set(c, c.before?.id ?? ctx.ids());
@@ -111,79 +120,98 @@ export async function applyPlan(
     now,
   );
 
-  await tx.client.query(`create temp table hr_stage (
-      id uuid, is_new boolean, employee_id text, first_name text, last_name text, preferred_name text,
-      department text, title text, cost_center text, location text, time_zone text, manager_employee_id text,
-      worker_type text, hr_status text, status text, hire_date date, termination_date text,
-      termination_at timestamptz, attributes jsonb, username text, work_email text, display_name text,
-      hr_hash text, search_text text, personal_email text, mobile_phone text, birth_date date) on commit drop`);
   const withRecord = changes.filter((c) => c.record !== null);
-  await copyRows(
-    tx.client,
-    'hr_stage',
-    STAGE_COLUMNS,
-    withRecord.map((c) => {
-      const r = c.record!;
-      const id = ids.get(c)!;
-      const n = names.get(id);
-      return [
-        id,
-        c.before === null,
-        r.employeeId,
-        r.firstName,
-        r.lastName,
-        r.preferredName,
-        r.department,
-        r.title,
-        r.costCenter,
-        r.location,
-        r.timeZone,
-        r.managerId,
-        r.workerType,
-        r.status,
-        c.status,
-        r.hireDate,
-        r.terminationDate,
-        c.terminationAt,
-        r.attributes,
-        n?.username ?? null,
-        n?.workEmail ?? null,
-        n?.displayName ?? `${r.preferredName ?? r.firstName} ${r.lastName}`,
-        c.hash,
-        searchTextOf({ ...r, username: n?.username ?? null }), // an existing person's username is added below
-        r.personalEmail,
-        r.mobilePhone,
-        r.birthDate,
-      ];
-    }),
-  );
-  const inserted = await tx.client.query(
-    `insert into people (id, source_id, employee_id, first_name, last_name, preferred_name, department, title,
-       cost_center, location, time_zone, manager_employee_id, worker_type, hr_status, status, hire_date,
-       termination_date, termination_at, attributes, username, work_email, display_name, hr_hash, search_text,
-       created_at, updated_at)
-     select id, $1, employee_id, first_name, last_name, preferred_name, department, title, cost_center, location,
-       time_zone, manager_employee_id, worker_type, hr_status, status, hire_date, termination_date, termination_at,
-       attributes, username, work_email, display_name, hr_hash, search_text, $2, $2
-     from hr_stage where is_new`,
-    [source.id, now],
-  );
-  const updated = await tx.client.query(
-    `update people p set employee_id = s.employee_id, first_name = s.first_name, last_name = s.last_name,
-       preferred_name = s.preferred_name, department = s.department, title = s.title, cost_center = s.cost_center,
-       location = s.location, time_zone = s.time_zone, manager_employee_id = s.manager_employee_id,
-       worker_type = s.worker_type, hr_status = s.hr_status, status = s.status, hire_date = s.hire_date,
-       termination_date = s.termination_date, termination_at = s.termination_at, attributes = s.attributes,
-       hr_hash = s.hr_hash, search_text = s.search_text || coalesce(' ' || p.username, ''), version = p.version + 1, updated_at = $1
-     from hr_stage s where s.id = p.id and not s.is_new`,
-    [now],
-  );
-  await tx.client.query(
-    `insert into person_personal (person_id, personal_email, mobile_phone, birth_date)
-     select id, personal_email, mobile_phone, birth_date from hr_stage
-     on conflict (person_id) do update set personal_email = excluded.personal_email,
-       mobile_phone = excluded.mobile_phone, birth_date = excluded.birth_date`,
-  );
+  /** The stored form of a change's record: STAGE_COLUMNS order. */
+  const stageRow = (c: PersonChange) => {
+    const r = c.record!;
+    const id = ids.get(c)!;
+    const n = names.get(id);
+    return [
+      id,
+      c.before === null,
+      r.employeeId,
+      r.firstName,
+      r.lastName,
+      r.preferredName,
+      r.department,
+      r.title,
+      r.costCenter,
+      r.location,
+      r.timeZone,
+      r.managerId,
+      r.workerType,
+      r.status,
+      c.status,
+      r.hireDate,
+      r.terminationDate,
+      c.terminationAt,
+      r.attributes,
+      n?.username ?? null,
+      n?.workEmail ?? null,
+      n?.displayName ?? `${r.preferredName ?? r.firstName} ${r.lastName}`,
+      c.hash,
+      searchTextOf({ ...r, username: n?.username ?? null }), // an existing person's username is added below
+      r.personalEmail,
+      r.mobilePhone,
+      r.birthDate,
+    ];
+  };
+
+  // Newcomers: straight into their tables with COPY (rows are built while PostgreSQL loads the previous chunk).
+  const newcomers = withRecord.filter((c) => c.before === null);
+  let created = 0;
+  if (newcomers.length) {
+    const personal: unknown[][] = [];
+    await copyRows(
+      tx.client,
+      'people',
+      [...PEOPLE_COLUMNS, 'source_id', 'created_at', 'updated_at'],
+      (function* () {
+        for (const c of newcomers) {
+          const row = stageRow(c);
+          personal.push([row[0], ...row.slice(PERSONAL_AT)]);
+          yield [row[0], ...row.slice(2, PERSONAL_AT), source.id, now, now];
+        }
+      })(),
+    );
+    await copyRows(
+      tx.client,
+      'person_personal',
+      ['person_id', 'personal_email', 'mobile_phone', 'birth_date'],
+      personal as (string | null)[][],
+    );
+    created = newcomers.length;
+  }
+
+  // People already stored: staged, then one UPDATE and one upsert of their personal data.
+  const known = withRecord.filter((c) => c.before !== null);
+  let updatedCount = 0;
+  if (known.length) {
+    await tx.client.query(`create temp table hr_stage (
+        id uuid, is_new boolean, employee_id text, first_name text, last_name text, preferred_name text,
+        department text, title text, cost_center text, location text, time_zone text, manager_employee_id text,
+        worker_type text, hr_status text, status text, hire_date date, termination_date text,
+        termination_at timestamptz, attributes jsonb, username text, work_email text, display_name text,
+        hr_hash text, search_text text, personal_email text, mobile_phone text, birth_date date) on commit drop`);
+    await copyRows(tx.client, 'hr_stage', STAGE_COLUMNS, known.map(stageRow));
+    const updated = await tx.client.query(
+      `update people p set employee_id = s.employee_id, first_name = s.first_name, last_name = s.last_name,
+         preferred_name = s.preferred_name, department = s.department, title = s.title, cost_center = s.cost_center,
+         location = s.location, time_zone = s.time_zone, manager_employee_id = s.manager_employee_id,
+         worker_type = s.worker_type, hr_status = s.hr_status, status = s.status, hire_date = s.hire_date,
+         termination_date = s.termination_date, termination_at = s.termination_at, attributes = s.attributes,
+         hr_hash = s.hr_hash, search_text = s.search_text || coalesce(' ' || p.username, ''), version = p.version + 1, updated_at = $1
+       from hr_stage s where s.id = p.id`,
+      [now],
+    );
+    updatedCount = updated.rowCount ?? 0;
+    await tx.client.query(
+      `insert into person_personal (person_id, personal_email, mobile_phone, birth_date)
+       select id, personal_email, mobile_phone, birth_date from hr_stage
+       on conflict (person_id) do update set personal_email = excluded.personal_email,
+         mobile_phone = excluded.mobile_phone, birth_date = excluded.birth_date`,
+    );
+  }
   // Missing from a full export: terminated now.
   const gone = changes.filter((c) => c.record === null).map((c) => ids.get(c)!);
   if (gone.length)
@@ -340,8 +368,8 @@ export async function applyPlan(
   const newIds = changes.filter((c) => c.before === null).map((c) => ids.get(c)!);
   const duplicatesFlagged = await flagDuplicates(tx, newIds, now, ctx.ids);
   return {
-    created: inserted.rowCount ?? 0,
-    updated: (updated.rowCount ?? 0) + gone.length,
+    created,
+    updated: updatedCount + gone.length,
     events: eventRows.length,
     scheduled,
     duplicatesFlagged,

@@ -9,7 +9,7 @@ import { GatehouseError } from '../kit/errors.ts';
 import { getNamingPolicy } from '../naming/policy.ts';
 import { applyPlan, type ApplyResult } from './apply.ts';
 import { headerFingerprint, resolveHeader, type Mapping } from './mapping.ts';
-import { parseCsv } from './parse.ts';
+import { parseCsv, parseCsvInMemory } from './parse.ts';
 import { planImport, type ImportPlan, type InputRow, type PresentColumns } from './plan.ts';
 import { defaultSource, ensureSource, findSource, checkSourceName, type HrSource } from './sources.ts';
 import { PERSONAL_FIELDS, type DetectedEvent, type EventType, type HrField, type RowError } from './types.ts';
@@ -73,7 +73,7 @@ export async function readImportFile(
   const rows: InputRow[] = [];
   const errors: RowError[] = [];
   let rowCount = 0;
-  for await (const { row, cells } of parseCsv(content)) {
+  const take = ({ row, cells }: { row: number; cells: string[] }): void => {
     if (!resolved) {
       resolved = resolveHeader(cells, mapping);
       fingerprint = headerFingerprint(cells);
@@ -83,14 +83,20 @@ export async function readImportFile(
           `the header row of this file cannot be used: ${resolved.problems.map((p) => p.message).join('; ')}`,
           { problems: resolved.problems.map((p) => ({ field: p.column, record: 1, message: p.message })) },
         );
-      continue;
+      return;
     }
     rowCount += 1;
     const v = validateRow(row, cells, resolved, { now });
     if (v.record) rows.push({ row, record: v.record, hash: hrHash(v.record) });
-    errors.push(...v.errors);
-  }
-  if (!resolved)
+    for (const e of v.errors) errors.push(e);
+  };
+  // A file in memory is read synchronously (no await per row); an irregular one through csv-parse's precise errors.
+  const inMemory = parseCsvInMemory(content);
+  if (inMemory) for (const r of inMemory) take(r);
+  else for await (const r of parseCsv(content)) take(r);
+  // (Assigned inside `take`, which the compiler cannot see.)
+  const header = resolved as ReturnType<typeof resolveHeader> | null;
+  if (!header)
     throw new GatehouseError(
       ImportErrors.empty,
       'the file is empty: it needs a header row and one row per person',
@@ -104,8 +110,8 @@ export async function readImportFile(
     rowCount,
     headerFingerprint: fingerprint,
     present: {
-      fields: new Set(Object.keys(resolved.index) as HrField[]),
-      attributes: new Set(resolved.attributes.map((a) => a.name)),
+      fields: new Set(Object.keys(header.index) as HrField[]),
+      attributes: new Set(header.attributes.map((a) => a.name)),
     },
   };
 }

@@ -181,16 +181,10 @@ function malformed(err: CsvError, startLine: number): GatehouseError {
  * through unchanged.
  */
 export async function* parseCsv(input: CsvInput, opts: ParseOptions = {}): AsyncGenerator<CsvRow> {
-  if (typeof input === 'string' || Buffer.isBuffer(input)) {
-    // A whole file in memory: the fast reader, unless the file is irregular (then csv-parse names the problem).
-    const buf = toBuffer(input);
-    const delimiter = opts.delimiter ?? detectDelimiter(buf);
-    const rows = parseCsvFast(buf.toString('utf8'), delimiter, MAX_RECORD_CHARS);
-    if (rows) {
-      opts.onDelimiter?.(delimiter);
-      yield* rows;
-      return;
-    }
+  const whole = parseCsvInMemory(input, opts);
+  if (whole) {
+    yield* whole;
+    return;
   }
   const { delimiter, chunks } = await withDelimiter(input, opts.delimiter);
   opts.onDelimiter?.(delimiter);
@@ -225,6 +219,20 @@ export async function* parseCsv(input: CsvInput, opts: ParseOptions = {}): Async
     parser.destroy();
     source.destroy();
   }
+}
+
+/**
+ * A whole file in memory, read synchronously by the fast reader: every record as `parseCsv` yields it, or null when
+ * the input is a stream or the file is irregular (then `parseCsv` re-reads it with csv-parse, which names the
+ * problem).
+ */
+export function parseCsvInMemory(input: CsvInput, opts: ParseOptions = {}): CsvRow[] | null {
+  if (typeof input !== 'string' && !Buffer.isBuffer(input)) return null;
+  const buf = toBuffer(input);
+  const delimiter = opts.delimiter ?? detectDelimiter(buf);
+  const rows = parseCsvFast(buf.toString('utf8'), delimiter, MAX_RECORD_CHARS);
+  if (rows) opts.onDelimiter?.(delimiter);
+  return rows;
 }
 
 /** Convenience (tests, small files): every record of a CSV text, header included. */

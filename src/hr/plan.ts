@@ -80,14 +80,16 @@ export async function planImport(
   now: Date,
 ): Promise<ImportPlan> {
   const known = new Map<string, { id: string; hash: string; status: PersonStatus }>();
-  const res = await db.query<{ id: string; employee_id: string; hr_hash: string; status: PersonStatus }>(
-    'select id, employee_id, hr_hash, status from people where source_id = $1 and merged_into is null',
-    [source.id],
-  );
+  // Every person of the source: rows as arrays (no object per row), the one scan a re-import costs.
+  const res = await db.query<[string, string, string, PersonStatus]>({
+    text: 'select id, employee_id, hr_hash, status from people where source_id = $1 and merged_into is null',
+    values: [source.id],
+    rowMode: 'array',
+  });
   let activeBefore = 0;
-  for (const r of res.rows) {
-    known.set(r.employee_id, { id: r.id, hash: r.hr_hash, status: r.status });
-    if (r.status !== 'terminated') activeBefore += 1;
+  for (const [id, employeeId, hash, status] of res.rows) {
+    known.set(employeeId, { id, hash, status });
+    if (status !== 'terminated') activeBefore += 1;
   }
 
   // File-level rules: duplicates in the file, managers that exist nowhere.

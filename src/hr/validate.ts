@@ -5,7 +5,7 @@
  * first) in words a person fixing the file understands. `checkFileLevel` applies the rules that need the whole
  * file (duplicate ids, managers). `hrHash` is the cheap "unchanged?" test of the import's diff step.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { isValidZone } from './effective.ts';
 import { hasBadEncoding } from './parse.ts';
 import type { ResolvedHeader } from './mapping.ts';
@@ -139,9 +139,13 @@ function quoted(value: string): string {
 /** Reads a cell: trimmed, NFC-normalised, empty → null. */
 function clean(cell: string | undefined): string | null {
   if (cell === undefined) return null;
-  const text = cell.trim().normalize('NFC');
-  return text === '' ? null : text;
+  const trimmed = cell.trim();
+  if (trimmed === '') return null;
+  // ASCII text is already NFC; only other text goes through the (costly) normaliser.
+  return NON_ASCII.test(trimmed) ? trimmed.normalize('NFC') : trimmed;
 }
+
+const NON_ASCII = /[\u0080-\uffff]/;
 
 /**
  * Validates and normalises one data row. `row` is the row number as the file shows it (header = 1). Every problem
@@ -189,7 +193,8 @@ export function validateRow(
       );
       return { value, usable: false };
     }
-    const length = [...value].length;
+    // UTF-16 length bounds the character count from above: count characters only when it could matter.
+    const length = value.length > MAX_CELL_LENGTH ? [...value].length : value.length;
     if (length > MAX_CELL_LENGTH) {
       fail(
         column,
@@ -407,9 +412,7 @@ export function hrHash(record: HrRecord): string {
   const attributes = Object.keys(record.attributes)
     .sort()
     .map((name) => [name, record.attributes[name]]);
-  return createHash('sha256')
-    .update(JSON.stringify(['hr1', fields, attributes]))
-    .digest('hex');
+  return hash('sha256', JSON.stringify(['hr1', fields, attributes]), 'hex');
 }
 
 function listRows(rows: number[]): string {

@@ -237,10 +237,7 @@ export async function listPeople(db: Queryable, query: PeopleQuery): Promise<Peo
   if (q) where.push(`p.search_text like ${arg(`%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`)}`);
   // Count on the filters alone, capped: an exact count of a million rows is not worth its cost on every page.
   const filterSql = where.length ? `where ${where.join(' and ')}` : '';
-  const counted = await db.query<{ n: number }>(
-    `select count(*)::int as n from (select 1 from people p ${filterSql} limit ${TOTAL_CAP + 1}) c`,
-    [...args],
-  );
+  const filterArgs = [...args];
   const order = query.order === 'desc' ? 'desc' : 'asc';
   const cmp = order === 'asc' ? '>' : '<';
   // Search results come in the list's own order (not by similarity): with a common term the name index finds the
@@ -268,10 +265,17 @@ export async function listPeople(db: Queryable, query: PeopleQuery): Promise<Peo
     }
   }
   const whereSql = where.length ? `where ${where.join(' and ')}` : '';
-  const rows = await db.query<PersonRow>(
-    `select ${PERSON_SELECT} from ${PERSON_FROM} ${whereSql} order by ${orderBy} limit ${limit + 1}`,
-    args,
-  );
+  // The count and the page run side by side (on two connections when `db` is a pool).
+  const [counted, rows] = await Promise.all([
+    db.query<{ n: number }>(
+      `select count(*)::int as n from (select 1 from people p ${filterSql} limit ${TOTAL_CAP + 1}) c`,
+      filterArgs,
+    ),
+    db.query<PersonRow>(
+      `select ${PERSON_SELECT} from ${PERSON_FROM} ${whereSql} order by ${orderBy} limit ${limit + 1}`,
+      args,
+    ),
+  ]);
   const items = rows.rows.slice(0, limit);
   let nextCursor: string | null = null;
   const last = items[items.length - 1];

@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { copyRows } from '../db/copy.ts';
 import type { Database, Tx } from '../db/pool.ts';
 import { GatehouseError } from '../kit/errors.ts';
 import { NamingErrors, type NamingPolicy } from './policy.ts';
@@ -36,7 +37,6 @@ export interface RenamePerson extends NamingPerson {
 }
 
 const NAMING_LOCK = 7_201_010; // advisory lock id: "one name allocator at a time" (held to commit)
-const INSERT_CHUNK = 50_000;
 const LOOKUP_CHUNK = 50_000;
 /** Suffixes up to 7 digits are probed; no base has ten million holders. */
 const MAX_SUFFIX_DIGITS = 7;
@@ -260,19 +260,19 @@ async function reserve(
   now: Date,
 ): Promise<void> {
   const at = `@${domain}`;
-  for (let i = 0; i < fresh.personIds.length; i += INSERT_CHUNK) {
-    const personIds = fresh.personIds.slice(i, i + INSERT_CHUNK);
-    const usernames = fresh.usernames.slice(i, i + INSERT_CHUNK);
-    const locals = fresh.emailLocals.slice(i, i + INSERT_CHUNK);
+  if (fresh.personIds.length) {
     try {
-      // Generated names and uuids never contain ",": one text parameter each is much cheaper to send than an array.
-      await tx.client.query(
-        `insert into name_registry (kind, value, person_id, created_at)
-         select n.kind, n.value, t.p, $4::timestamptz
-         from unnest(string_to_array($1, ','), string_to_array($2, ','), string_to_array($3, ',')::uuid[])
-           as t(u, e, p)
-         cross join lateral (values ('username', t.u), ('email', t.e || $5)) as n(kind, value)`,
-        [usernames.join(','), locals.join(','), personIds.join(','), now, at],
+      // Fresh names were checked free under the registry lock: loaded with COPY (a bulk import names thousands).
+      await copyRows(
+        tx.client,
+        'name_registry',
+        ['kind', 'value', 'person_id', 'created_at'],
+        (function* () {
+          for (let i = 0; i < fresh.personIds.length; i++) {
+            yield ['username', fresh.usernames[i]!, fresh.personIds[i]!, now];
+            yield ['email', fresh.emailLocals[i]! + at, fresh.personIds[i]!, now];
+          }
+        })(),
       );
     } catch (e) {
       if ((e as { code?: string }).code === '23505') throw takenMeanwhile(e);
