@@ -40,6 +40,16 @@ export interface ContractFixture {
   group(n: number): Attributes;
   /** A password the target accepts, and one its policy refuses (for a policy_violation check), if any. */
   password: { good: string; bad?: string };
+  /**
+   * Whether `password` is now the account's password on the target (an LDAP bind, a hash check in SQL). Without
+   * it the set-password step can only check that the target accepted the call.
+   */
+  checkPassword?(ref: ObjectRef, password: string): Promise<boolean>;
+  /**
+   * Lock the account out on the target (failed sign-ins, a direct write), so that the unlock step has a lockout to
+   * clear. Without it the step only checks that `unlock` leaves an unlocked account unlocked.
+   */
+  lock?(ref: ObjectRef): Promise<void>;
   /** Change the account outside the connector (ldapmodify, direct SQL, a raw HTTP call to the peer). */
   outsideChange(ref: ObjectRef): Promise<void>;
   /** Page size small enough that `paging` spans several pages. */
