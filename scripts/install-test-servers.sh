@@ -11,6 +11,8 @@ need=()
 [ -x /usr/sbin/slapd ] || need+=(slapd)
 command -v ldapadd >/dev/null || need+=(ldap-utils)
 command -v samba-tool >/dev/null || need+=(samba samba-ad-provision samba-dsdb-modules winbind)
+# samba-vfs-modules carries acl_xattr, without which a domain cannot be provisioned.
+dpkg -s samba-vfs-modules >/dev/null 2>&1 || need+=(samba-vfs-modules)
 command -v openssl >/dev/null || need+=(openssl)
 [ ${#need[@]} -eq 0 ] && exit 0
 

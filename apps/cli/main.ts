@@ -38,6 +38,7 @@ Exit codes: 0 ok, 1 error, 2 usage or invalid input, 3 check failed (e.g. audit 
 
 import { cliContext, cliLogger, config, jsonOption, run, state, withRuntime } from './common.ts';
 import { registerHrCommands } from './hr.ts';
+import { registerTargetCommands } from './targets.ts';
 
 // ---------- serve / worker ----------
 program
@@ -407,6 +408,7 @@ function sleep(ms: number) {
 }
 
 registerHrCommands(program);
+registerTargetCommands(program);
 
 // ---------- main ----------
 try {

@@ -4,7 +4,7 @@ import { GatehouseError } from '../../src/kit/errors.ts';
 /** Call a Gatehouse server's API (GATEHOUSE_URL + GATEHOUSE_TOKEN). Problem responses become GatehouseErrors. */
 export async function api<T>(
   config: Config,
-  method: 'GET' | 'POST' | 'PATCH',
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
   path: string,
   body?: unknown,
 ): Promise<T> {
@@ -44,13 +44,21 @@ export async function api<T>(
   }
   if (!res.ok) {
     const p = parsed as
-      { code?: string; detail?: string; errors?: { field: string; message: string }[] } | undefined;
+      | {
+          code?: string;
+          detail?: string;
+          errors?: { field: string; message: string }[];
+          targetMessage?: string;
+        }
+      | undefined;
     throw new GatehouseError(
       p?.code ?? `http_${res.status}`,
       `${url.origin} answered ${res.status}: ${p?.detail ?? text.slice(0, 200)}`,
       {
         status: (res.status as 400) ?? 500,
         problems: p?.errors ?? [],
+        // What a connector's target itself said (connection tests), kept for the caller to show.
+        ...(typeof p?.targetMessage === 'string' ? { details: { targetMessage: p.targetMessage } } : {}),
       },
     );
   }

@@ -39,6 +39,7 @@ import { systemRoutes } from './routes/system.ts';
 import { peopleRoutes } from './routes/people.ts';
 import { hrRoutes } from './routes/hr.ts';
 import { namingRoutes } from './routes/naming.ts';
+import { targetRoutes } from './routes/targets.ts';
 
 export interface AppDeps {
   config: Config;
@@ -186,6 +187,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     peopleRoutes,
     hrRoutes,
     namingRoutes,
+    targetRoutes,
   ];
   for (const routes of v1) {
     await app.register(async (scope) => routes(scope.withTypeProvider<ZodTypeProvider>(), deps), {

@@ -108,7 +108,12 @@ export async function appendAudit(
       };
       const hash = hashEvent(prevHash, event);
       for (const p of [...before.personal, ...after.personal])
-        personalRows.push({ ref: p.ref, eventSeq: seq, dataSubject: input.dataSubject ?? null, value: p.value });
+        personalRows.push({
+          ref: p.ref,
+          eventSeq: seq,
+          dataSubject: input.dataSubject ?? null,
+          value: p.value,
+        });
       const e = { ...event, prevHash, hash };
       out.push(e);
       yield e;

@@ -49,6 +49,7 @@ const STAGE_COLUMNS = [
   'display_name',
   'hr_hash',
   'search_text',
+  'row_hash',
   'personal_email',
   'mobile_phone',
   'birth_date',
@@ -151,6 +152,7 @@ export async function applyPlan(
       n?.displayName ?? `${r.preferredName ?? r.firstName} ${r.lastName}`,
       c.hash,
       searchTextOf({ ...r, username: n?.username ?? null }), // an existing person's username is added below
+      c.rowHash,
       r.personalEmail,
       r.mobilePhone,
       r.birthDate,
@@ -192,7 +194,7 @@ export async function applyPlan(
         department text, title text, cost_center text, location text, time_zone text, manager_employee_id text,
         worker_type text, hr_status text, status text, hire_date date, termination_date text,
         termination_at timestamptz, attributes jsonb, username text, work_email text, display_name text,
-        hr_hash text, search_text text, personal_email text, mobile_phone text, birth_date date) on commit drop`);
+        hr_hash text, search_text text, row_hash text, personal_email text, mobile_phone text, birth_date date) on commit drop`);
     await copyRows(tx.client, 'hr_stage', STAGE_COLUMNS, known.map(stageRow));
     const updated = await tx.client.query(
       `update people p set employee_id = s.employee_id, first_name = s.first_name, last_name = s.last_name,
@@ -200,7 +202,7 @@ export async function applyPlan(
          location = s.location, time_zone = s.time_zone, manager_employee_id = s.manager_employee_id,
          worker_type = s.worker_type, hr_status = s.hr_status, status = s.status, hire_date = s.hire_date,
          termination_date = s.termination_date, termination_at = s.termination_at, attributes = s.attributes,
-         hr_hash = s.hr_hash, search_text = s.search_text || coalesce(' ' || p.username, ''), version = p.version + 1, updated_at = $1
+         hr_hash = s.hr_hash, row_hash = s.row_hash, search_text = s.search_text || coalesce(' ' || p.username, ''), version = p.version + 1, updated_at = $1
        from hr_stage s where s.id = p.id`,
       [now],
     );
@@ -212,6 +214,12 @@ export async function applyPlan(
          mobile_phone = excluded.mobile_phone, birth_date = excluded.birth_date`,
     );
   }
+  if (plan.rowHashRefresh.length)
+    await tx.client.query(
+      `update people p set row_hash = r.row_hash from unnest($1::uuid[], $2::text[]) as r(id, row_hash)
+       where p.id = r.id`,
+      [plan.rowHashRefresh.map((r) => r.id), plan.rowHashRefresh.map((r) => r.rowHash)],
+    );
   // Missing from a full export: terminated now.
   const gone = changes.filter((c) => c.record === null).map((c) => ids.get(c)!);
   if (gone.length)

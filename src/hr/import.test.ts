@@ -10,6 +10,10 @@ import { ALL_QUEUES } from '../runtime/queues.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/db.ts';
 import { testContext } from '../testing/context.ts';
 import { decideImport, runImport, updateSource, lifecycleQueue, type ImportReport } from './index.ts';
+import { readImportFile } from './imports.ts';
+import { loadKnown, planImport } from './plan.ts';
+import { updatePerson } from './push.ts';
+import { findSource } from './sources.ts';
 import type { LifecycleJob } from './lifecycle.ts';
 
 let database: TestDatabase;
@@ -361,5 +365,108 @@ describe('HR import: a file with fewer columns', () => {
       personal_email: 'kim@home.example',
       termination_date: '2026-12-31',
     });
+  });
+});
+
+describe('HR import: unchanged file rows are not validated again', () => {
+  const FILE = [
+    'employee_id,first_name,last_name,department,manager_id',
+    'R1,Ria,Roe,Sales,',
+    'R2,Sam,Soo,Sales,R1',
+    'R3,Tia,Tan,Legal,R1',
+  ].join('\n');
+  const src = () => `rh${randomUUID().slice(0, 8)}`;
+  const rowHashes = async (source: string) =>
+    (
+      await database.pool.query<{ employee_id: string; row_hash: string | null }>(
+        `select p.employee_id, p.row_hash from people p join hr_sources s on s.id = p.source_id
+         where s.name = $1 order by p.employee_id`,
+        [source],
+      )
+    ).rows;
+
+  it('stores each row hash, skips identical rows, and still counts them as valid and unchanged', async () => {
+    clock.set('2026-11-02T12:00:00Z');
+    const s = src();
+    await importText(FILE, { source: s });
+    const stored = await rowHashes(s);
+    expect(stored.map((r) => r.employee_id)).toEqual(['R1', 'R2', 'R3']);
+    expect(new Set(stored.map((r) => r.row_hash)).size).toBe(3);
+    const again = await importText(FILE.replace('R3,Tia,Tan,Legal', 'R3,Tia,Tan,Sales'), { source: s });
+    expect(again.events.map((e) => `${e.type}:${e.employeeId}`)).toEqual(['mover:R3']);
+    expect([again.valid, again.unchanged, again.errors.length]).toEqual([3, 2, 0]);
+    // Only the changed row got a new hash.
+    const after = await rowHashes(s);
+    expect(after[0]!.row_hash).toBe(stored[0]!.row_hash);
+    expect(after[2]!.row_hash).not.toBe(stored[2]!.row_hash);
+  });
+
+  it('a person changed through the API is compared again when the same file comes back', async () => {
+    clock.set('2026-11-02T12:00:00Z');
+    const s = src();
+    await importText(FILE, { source: s });
+    const id = (
+      await database.pool.query<{ id: string }>(
+        `select p.id from people p join hr_sources h on h.id = p.source_id where h.name = $1 and employee_id = 'R2'`,
+        [s],
+      )
+    ).rows[0]!.id;
+    await updatePerson(deps(), ctx(), id, { department: 'Legal' });
+    expect((await rowHashes(s))[1]!.row_hash).toBeNull();
+    const back = await importText(FILE, { source: s });
+    expect(back.events.map((e) => `${e.type}:${e.employeeId}`)).toEqual(['mover:R2']);
+    expect((await rowHashes(s))[1]!.row_hash).not.toBeNull();
+  });
+
+  it('an unchanged row that now shares its employee id with another row is rejected with it', async () => {
+    clock.set('2026-11-02T12:00:00Z');
+    const s = src();
+    await importText(FILE, { source: s });
+    const r = await importText(`${FILE}\nR1,Rita,Roe,Sales,`, { source: s, dryRun: true });
+    expect(r.errors.map((e) => `${e.row}:${e.code}`)).toEqual(['2:duplicate_in_file', '5:duplicate_in_file']);
+    expect(r.events).toEqual([]);
+  });
+
+  it('a changed mapping reads every row again', async () => {
+    clock.set('2026-11-02T12:00:00Z');
+    const s = src();
+    await importText(FILE, { source: s });
+    await transaction(database, (tx) =>
+      updateSource(tx, ctx(), s, {
+        mapping: { columns: { department: 'manager_id', manager_id: 'department' } },
+      }),
+    );
+    // With department and manager swapped, the same bytes mean something else: nothing may be skipped.
+    const r = await importText(FILE, { source: s, dryRun: true });
+    expect(r.unchanged).toBe(0);
+    expect(r.errors.map((e) => `${e.row}:${e.code}`)).toEqual([
+      '2:unknown_manager',
+      '3:unknown_manager',
+      '4:unknown_manager',
+    ]);
+  });
+
+  it('a skipped row whose person changed after the hashes were read is validated under the lock', async () => {
+    clock.set('2026-11-02T12:00:00Z');
+    const s = src();
+    await importText(FILE, { source: s });
+    const source = (await findSource(database.pool, s))!;
+    const file = await readImportFile(
+      Buffer.from(FILE.replace('R3,Tia,Tan,Legal', 'R3,Tia,Tan,Sales')),
+      source.mapping,
+      clock.now(),
+      await loadKnown(database.pool, source.id),
+    );
+    expect(file.skipped.map((r) => r.employeeId)).toEqual(['R1', 'R2']);
+    // Meanwhile R2 changes through another path, which clears its row hash.
+    await database.pool.query(
+      `update people set row_hash = null where source_id = $1 and employee_id = 'R2'`,
+      [source.id],
+    );
+    const plan = await planImport(database.pool, source, file, clock.now());
+    expect(plan.unchanged).toBe(2); // R1 skipped; R2 validated again and found equal by its record hash
+    expect(plan.valid).toBe(3);
+    expect(plan.events.map((e) => `${e.type}:${e.employeeId}`)).toEqual(['mover:R3']);
+    expect(plan.rowHashRefresh.map((r) => r.rowHash)).toEqual([file.skipped[1]!.rowHash]);
   });
 });

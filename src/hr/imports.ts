@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import type pg from 'pg';
 import { appendAudit } from '../audit/index.ts';
 import { copyRows } from '../db/copy.ts';
@@ -10,7 +10,15 @@ import { getNamingPolicy } from '../naming/policy.ts';
 import { applyPlan, type ApplyResult } from './apply.ts';
 import { headerFingerprint, resolveHeader, type Mapping } from './mapping.ts';
 import { parseCsv, parseCsvInMemory } from './parse.ts';
-import { planImport, type ImportPlan, type InputRow, type PresentColumns } from './plan.ts';
+import {
+  loadKnown,
+  planImport,
+  type ImportPlan,
+  type InputRow,
+  type KnownPerson,
+  type PresentColumns,
+  type SkippedRow,
+} from './plan.ts';
 import { defaultSource, ensureSource, findSource, checkSourceName, type HrSource } from './sources.ts';
 import { PERSONAL_FIELDS, type DetectedEvent, type EventType, type HrField, type RowError } from './types.ts';
 import { hrHash, validateRow } from './validate.ts';
@@ -56,27 +64,64 @@ export interface ImportDeps {
   jobs: Jobs;
 }
 
-/** Stream the file through the parser and validator: valid records with their hash, and every row error. */
-export async function readImportFile(
-  content: Buffer,
-  mapping: Mapping,
-  now: Date,
-): Promise<{
+/** What a file holds, read and validated: see `readImportFile`. */
+export interface ImportFile {
   rows: InputRow[];
   errors: RowError[];
   rowCount: number;
   headerFingerprint: string;
   present: PresentColumns;
-}> {
+  /** Rows exactly as they were when their person was last stored from a file: not validated (see `planImport`). */
+  skipped: SkippedRow[];
+  /** Validate a skipped row after all (its person changed since the row hashes were read). */
+  revalidate(row: SkippedRow): { input: InputRow | null; errors: RowError[] };
+}
+
+/** Bump when validation or normalisation changes, so that every row is validated again once. */
+const ROW_HASH_VERSION = 'r1';
+
+/**
+ * Parse and validate a file (outside any transaction): valid records with their hashes, and every row error.
+ *
+ * `stored` (the source's people by employee id, from `loadKnown`) lets a re-import skip what has not changed: a
+ * row whose raw cells hash (with the header and the mapping) to what its person was last stored from is not
+ * validated again. `planImport` checks those hashes against the store it plans with.
+ */
+export async function readImportFile(
+  content: Buffer,
+  mapping: Mapping,
+  now: Date,
+  stored?: ReadonlyMap<string, { rowHash: string | null }>,
+): Promise<ImportFile> {
   let resolved: ReturnType<typeof resolveHeader> | null = null;
   let fingerprint = '';
+  let salt = '';
   const rows: InputRow[] = [];
   const errors: RowError[] = [];
+  const skipped: SkippedRow[] = [];
   let rowCount = 0;
+  const validate = (
+    row: number,
+    cells: string[],
+    rowHash: string,
+    header: ReturnType<typeof resolveHeader>,
+  ) => {
+    const v = validateRow(row, cells, header, { now });
+    return {
+      input: v.record ? { row, record: v.record, hash: hrHash(v.record), rowHash } : null,
+      errors: v.errors,
+    };
+  };
   const take = ({ row, cells }: { row: number; cells: string[] }): void => {
     if (!resolved) {
       resolved = resolveHeader(cells, mapping);
       fingerprint = headerFingerprint(cells);
+      // The header and the mapping decide what the cells mean: folded into a short key that prefixes every row.
+      salt = hash(
+        'sha1',
+        `${ROW_HASH_VERSION}\u0001${JSON.stringify(mapping)}\u0001${fingerprint}`,
+        'base64',
+      );
       if (resolved.problems.length)
         throw new GatehouseError(
           ImportErrors.headerInvalid,
@@ -86,8 +131,15 @@ export async function readImportFile(
       return;
     }
     rowCount += 1;
-    const v = validateRow(row, cells, resolved, { now });
-    if (v.record) rows.push({ row, record: v.record, hash: hrHash(v.record) });
+    const rowHash = hash('sha1', `${salt}\u0001${cells.join('\u0001')}`, 'base64');
+    const idIndex = resolved.index.employee_id;
+    const employeeId = idIndex === undefined ? undefined : cells[idIndex]?.trim();
+    if (employeeId && stored?.get(employeeId)?.rowHash === rowHash) {
+      skipped.push({ row, employeeId, rowHash, cells });
+      return;
+    }
+    const v = validate(row, cells, rowHash, resolved);
+    if (v.input) rows.push(v.input);
     for (const e of v.errors) errors.push(e);
   };
   // A file in memory is read synchronously (no await per row); an irregular one through csv-parse's precise errors.
@@ -113,6 +165,8 @@ export async function readImportFile(
       fields: new Set(Object.keys(header.index) as HrField[]),
       attributes: new Set(header.attributes.map((a) => a.name)),
     },
+    skipped,
+    revalidate: (s) => validate(s.row, s.cells, s.rowHash, header),
   };
 }
 
@@ -176,8 +230,9 @@ function summaryOf(plan: ImportPlan, applied: ApplyResult | null) {
 }
 
 /**
- * Import an HR file: parse and validate (outside any transaction), then in one transaction lock the source, diff
- * against the store, and either report (dry run), store a preview, hold it (brake), or apply it.
+ * Import an HR file: in one transaction lock the source, load what the store has, parse and validate (skipping rows
+ * unchanged since they were stored), diff, and either report (dry run), store a preview, hold it (brake), or apply
+ * it.
  */
 export async function runImport(
   deps: ImportDeps,
@@ -186,16 +241,15 @@ export async function runImport(
 ): Promise<ImportReport> {
   checkSourceName(req.source);
   const now = ctx.clock.now();
-  const existing = await findSource(deps.database.pool, req.source);
-  const mapping = (existing ?? defaultSource(req.source, now)).mapping;
-  const file = await readImportFile(req.content, mapping, now);
-
   if (req.dryRun) {
     const client = await deps.database.pool.connect();
     try {
       await client.query('begin transaction read only');
+      const existing = await findSource(client, req.source);
       const source = existing ?? defaultSource(req.source, now);
-      const plan = await planImport(client, source, file, now);
+      const known = existing ? await loadKnown(client, existing.id) : new Map<string, KnownPerson>();
+      const file = await readImportFile(req.content, source.mapping, now, known);
+      const plan = await planImport(client, source, file, now, known);
       return reportOf(
         plan,
         {
@@ -213,7 +267,10 @@ export async function runImport(
 
   return transaction(deps.database, async (tx) => {
     const { source, created } = await ensureSource(tx, ctx, req.source);
-    const plan = await planImport(tx.client, source, file, now);
+    // Read under the source's lock, against the store as this transaction sees it.
+    const known = await loadKnown(tx.client, source.id);
+    const file = await readImportFile(req.content, source.mapping, now, known);
+    const plan = await planImport(tx.client, source, file, now, known);
     const importId = ctx.ids();
     const sha256 = createHash('sha256').update(req.content).digest('hex');
     const allOrNothingFail = source.allOrNothing && plan.errors.length > 0;
@@ -447,8 +504,9 @@ export async function decideImport(
         },
       );
     const source = (await findSource(tx.client, row.source, { lock: true }))!;
-    const file = await readImportFile(row.content, source.mapping, now);
-    const plan = await planImport(tx.client, source, file, now);
+    const known = await loadKnown(tx.client, source.id);
+    const file = await readImportFile(row.content, source.mapping, now, known);
+    const plan = await planImport(tx.client, source, file, now, known);
     let applied: ApplyResult | null = null;
     let state: ImportState = 'rejected';
     if (decision === 'apply' && plan.heldReasons.length && !opts.approve) {

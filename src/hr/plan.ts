@@ -26,6 +26,16 @@ export interface InputRow {
   row: number;
   record: HrRecord;
   hash: string;
+  /** Hash of the raw file row (with its header and mapping); absent for records that come from no file. */
+  rowHash?: string;
+}
+
+/** A file row identical to the one its person was last stored from: not validated (see `readImportFile`). */
+export interface SkippedRow {
+  row: number;
+  employeeId: string;
+  rowHash: string;
+  cells: string[];
 }
 
 /** What an import would do to one person. */
@@ -36,6 +46,8 @@ export interface PersonChange {
   /** The record to store; null when a full export no longer lists the person (a leaver). */
   record: HrRecord | null;
   hash: string | null;
+  /** Hash of the file row the record came from (null: not from a file, or a leaver missing from it). */
+  rowHash: string | null;
   /** Found as a terminated person with a new employee id (a rehire by strong match). */
   strongMatch: boolean;
   status: PersonStatus;
@@ -48,8 +60,9 @@ export interface ImportPlan {
   valid: number;
   unchanged: number;
   errors: RowError[];
-  /** Rows rejected by the file-level rules (their errors are in `errors`). */
   changes: PersonChange[];
+  /** Unchanged people whose stored row hash is out of date. */
+  rowHashRefresh: { id: string; rowHash: string }[];
   events: DetectedEvent[];
   /** Known people before this import: the base of the brake ratios. */
   activeBefore: number;
@@ -61,6 +74,28 @@ export interface ImportPlan {
 type Q = Pick<pg.PoolClient, 'query'>;
 
 const STRONG_MATCH_SIMILARITY = 0.6;
+
+/** A stored person of a source, as an import compares it. */
+export interface KnownPerson {
+  id: string;
+  hash: string;
+  status: PersonStatus;
+  /** Hash of the file row the person was last stored from (null after a change through the API). */
+  rowHash: string | null;
+}
+
+/** Every person of a source by employee id: the one scan a re-import costs (rows as arrays, no object per row). */
+export async function loadKnown(db: Q, sourceId: string): Promise<Map<string, KnownPerson>> {
+  const res = await db.query<[string, string, string, PersonStatus, string | null]>({
+    text: 'select id, employee_id, hr_hash, status, row_hash from people where source_id = $1 and merged_into is null',
+    values: [sourceId],
+    rowMode: 'array',
+  });
+  const known = new Map<string, KnownPerson>();
+  for (const [id, employeeId, hash, status, rowHash] of res.rows)
+    known.set(employeeId, { id, hash, status, rowHash });
+  return known;
+}
 
 /**
  * Compare the valid rows with the store and work out the events: the set-based part of an import. Unchanged rows
@@ -76,26 +111,38 @@ export async function planImport(
     headerFingerprint: string | null;
     /** Absent (or null): every field is provided. */
     present?: PresentColumns | null;
+    /** Rows skipped as identical to what is stored; re-validated here if their person changed meanwhile. */
+    skipped?: SkippedRow[];
+    revalidate?: (row: SkippedRow) => { input: InputRow | null; errors: RowError[] };
   },
   now: Date,
+  /** The source's people as `loadKnown` returns them, when the caller has them already (same transaction). */
+  known?: Map<string, KnownPerson>,
 ): Promise<ImportPlan> {
-  const known = new Map<string, { id: string; hash: string; status: PersonStatus }>();
-  // Every person of the source: rows as arrays (no object per row), the one scan a re-import costs.
-  const res = await db.query<[string, string, string, PersonStatus]>({
-    text: 'select id, employee_id, hr_hash, status from people where source_id = $1 and merged_into is null',
-    values: [source.id],
-    rowMode: 'array',
-  });
+  known ??= await loadKnown(db, source.id);
   let activeBefore = 0;
-  for (const [id, employeeId, hash, status] of res.rows) {
-    known.set(employeeId, { id, hash, status });
-    if (status !== 'terminated') activeBefore += 1;
+  for (const k of known.values()) if (k.status !== 'terminated') activeBefore += 1;
+
+  // Rows skipped as unchanged: still unchanged now that the source is locked, or validated after all.
+  const inputRows = [...input.rows];
+  const inputErrors = [...input.errors];
+  const unchangedRows: { row: number; record: { employeeId: string; managerId: null } }[] = [];
+  for (const s of input.skipped ?? []) {
+    if (known.get(s.employeeId)?.rowHash === s.rowHash) {
+      unchangedRows.push({ row: s.row, record: { employeeId: s.employeeId, managerId: null } });
+      continue;
+    }
+    const v = input.revalidate!(s);
+    if (v.input) inputRows.push(v.input);
+    inputErrors.push(...v.errors);
   }
 
-  // File-level rules: duplicates in the file, managers that exist nowhere.
-  const fileLevel = checkFileLevel(input.rows, (id) => known.has(id));
-  const errors = [...input.errors, ...fileLevel.errors].sort((a, b) => a.row - b.row);
-  const rows = input.rows.filter((r) => !fileLevel.rejectRows.has(r.row));
+  // File-level rules: duplicates in the file, managers that exist nowhere. An unchanged row's manager was checked
+  // when it was stored (and a manager, once stored, stays known), so only its employee id takes part.
+  const fileLevel = checkFileLevel([...inputRows, ...unchangedRows], (id) => known.has(id));
+  const errors = [...inputErrors, ...fileLevel.errors].sort((a, b) => a.row - b.row);
+  const rows = inputRows.filter((r) => !fileLevel.rejectRows.has(r.row));
+  const unchangedValid = unchangedRows.filter((r) => !fileLevel.rejectRows.has(r.row)).length;
 
   let changed = rows.filter((r) => known.get(r.record.employeeId)?.hash !== r.hash);
   const existingIds = changed
@@ -110,8 +157,19 @@ export async function planImport(
       if (!before) return [r];
       const record = withStoredValues(r.record, before, present);
       const hash = record === r.record ? r.hash : hrHash(record);
-      return known.get(record.employeeId)?.hash === hash ? [] : [{ row: r.row, record, hash }];
+      return known.get(record.employeeId)?.hash === hash
+        ? []
+        : [{ row: r.row, record, hash, ...(r.rowHash ? { rowHash: r.rowHash } : {}) }];
     });
+  // Unchanged people whose file row is written differently (spacing, quoting) or who changed through the API: their
+  // row hash is brought up to date, so that the next import of this file skips them.
+  const changedRows = new Set(changed.map((r) => r.row));
+  const rowHashRefresh: { id: string; rowHash: string }[] = [];
+  for (const r of rows) {
+    const k = known.get(r.record.employeeId);
+    if (k && r.rowHash && !changedRows.has(r.row) && k.rowHash !== r.rowHash)
+      rowHashRefresh.push({ id: k.id, rowHash: r.rowHash });
+  }
   const newRows = changed.filter((r) => !known.has(r.record.employeeId));
   const strong = await strongMatches(db, newRows);
 
@@ -126,6 +184,7 @@ export async function planImport(
       before,
       record: r.record,
       hash: r.hash,
+      rowHash: r.rowHash ?? null,
       strongMatch: matched !== undefined,
       status: derivedStatus(r.record, now, source.defaultTimeZone),
       terminationAt: terminationInstant(r.record, source.defaultTimeZone),
@@ -136,7 +195,7 @@ export async function planImport(
   // A full export lists everyone: whoever is missing has left.
   let missing = 0;
   if (source.fullExport) {
-    const seen = new Set(input.rows.map((r) => r.record.employeeId));
+    const seen = new Set([...inputRows, ...unchangedRows].map((r) => r.record.employeeId));
     const gone = [...known.entries()].filter(([id, k]) => !seen.has(id) && k.status !== 'terminated');
     missing = gone.length;
     for (const before of await loadPeople(
@@ -148,6 +207,7 @@ export async function planImport(
         before,
         record: null,
         hash: null,
+        rowHash: null,
         strongMatch: false,
         status: 'terminated',
         terminationAt: now,
@@ -172,10 +232,11 @@ export async function planImport(
   });
   return {
     rows: input.rowCount,
-    valid: rows.length,
-    unchanged: rows.length - changed.length,
+    valid: rows.length + unchangedValid,
+    unchanged: rows.length - changed.length + unchangedValid,
     errors,
     changes,
+    rowHashRefresh,
     events,
     activeBefore,
     terminations,

@@ -437,7 +437,7 @@ export interface FileLevelResult {
  * written in the file.
  */
 export function checkFileLevel(
-  rows: { row: number; record: HrRecord }[],
+  rows: { row: number; record: Pick<HrRecord, 'employeeId' | 'managerId'> }[],
   knownEmployeeIds: (id: string) => boolean,
   resolved?: Pick<ResolvedHeader, 'header' | 'index'>,
 ): FileLevelResult {

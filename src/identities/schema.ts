@@ -48,6 +48,8 @@ export const people = pgTable(
     /** Lower-cased names as written and transliterated, employee id and username: what the list search matches. */
     searchText: text('search_text').notNull().default(''),
     hrHash: text('hr_hash').notNull(),
+    /** Hash of the file row (with header and mapping) the person was last stored from; null after API changes. */
+    rowHash: text('row_hash'),
     mergedInto: uuid('merged_into'),
     version: integer('version').notNull().default(1),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
@@ -55,9 +57,9 @@ export const people = pgTable(
   },
   (t) => [
     uniqueIndex('people_source_employee_idx').on(t.sourceId, t.employeeId),
-    index('people_status_idx').on(t.status),
+    // No index on status or worker type: a handful of values each, so lists filter them while walking the name
+    // or department index, and every bulk import would pay for two more indexes.
     index('people_department_idx').on(t.department),
-    index('people_worker_type_idx').on(t.workerType),
     index('people_hire_date_idx').on(t.hireDate),
     index('people_name_sort_idx').on(t.lastName, t.firstName, t.id),
     index('people_manager_idx').on(t.managerEmployeeId),

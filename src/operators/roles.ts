@@ -17,7 +17,16 @@ export function scopesOf(role: Role): Scope[] {
     case 'administrator':
       return ['admin'];
     case 'agent':
-      return ['audit:read', 'jobs:read', 'people:read', 'people:personal', 'hr:read'];
+      return [
+        'audit:read',
+        'jobs:read',
+        'people:read',
+        'people:personal',
+        'hr:read',
+        'targets:read',
+        'tasks:read',
+        'tasks:write',
+      ];
     case 'auditor':
       return READ_SCOPES;
   }

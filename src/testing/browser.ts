@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { expect } from 'vitest';
+import { totpNow } from '../operators/index.ts';
 import { freePort } from '../db/index.ts';
 import { ROOT, cleanEnv, gatehouse, httpGet, tempDataDir, type Spawned } from './processes.ts';
 
@@ -94,4 +96,40 @@ export async function launchBrowser(): Promise<TestBrowser> {
 
 export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+/**
+ * A new operator's first sign-in through the console: password, then enrol an authenticator (reading the key the
+ * page shows), then the recovery codes, ending on the dashboard. With `shots`, screenshots of each step are taken
+ * under that prefix. Returns the TOTP secret.
+ */
+export async function firstSignIn(
+  page: Page,
+  baseUrl: string,
+  who: { email: string; password: string },
+  shots?: string,
+): Promise<string> {
+  await page.goto(`${baseUrl}/`);
+  await page.waitForURL(/\/login/);
+  await expect.poll(() => page.getByLabel('Email').isVisible()).toBe(true);
+  if (shots) await screenshot(page, `${shots}-login`);
+  await page.getByLabel('Email').fill(who.email);
+  await page.getByLabel(/^Password( \*)?$/).fill(who.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(/\/login\/enrol/);
+  const secretEl = page.getByTestId('totp-secret');
+  await secretEl.waitFor();
+  await expect.poll(() => page.getByRole('img', { name: /QR code/i }).isVisible()).toBe(true);
+  if (shots) await screenshot(page, `${shots}-enrol`);
+  const secret = (await secretEl.innerText()).replace(/\s+/g, '');
+  await page.getByLabel('Authentication code').fill(await totpNow(secret, new Date()));
+  await page.getByRole('button', { name: 'Verify' }).click();
+  const codes = page.getByTestId('recovery-codes');
+  await codes.waitFor();
+  expect(await codes.locator('li').count()).toBe(10);
+  if (shots) await screenshot(page, `${shots}-recovery-codes`);
+  await page.getByLabel('I have saved these codes').check();
+  await page.getByRole('button', { name: 'Continue to the dashboard' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+  return secret;
 }

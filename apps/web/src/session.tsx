@@ -35,7 +35,11 @@ export type Scope =
   | 'people:write'
   | 'people:personal'
   | 'hr:read'
-  | 'hr:write';
+  | 'hr:write'
+  | 'targets:read'
+  | 'targets:write'
+  | 'tasks:read'
+  | 'tasks:write';
 
 export function hasScope(scopes: readonly string[] | undefined, needed: Scope): boolean {
   if (!scopes) return false;

@@ -143,6 +143,23 @@ export type Capability =
   | 'groups'
   | 'sync';
 
+/** Every capability, for connectors that support them all (LDAP, Active Directory, SQL with a full mapping). */
+export const ALL_CAPABILITIES: readonly Capability[] = [
+  'test',
+  'schema',
+  'search',
+  'create',
+  'update',
+  'rename',
+  'delete',
+  'enable',
+  'disable',
+  'setPassword',
+  'unlock',
+  'groups',
+  'sync',
+];
+
 export interface Connector {
   readonly type: string;
   readonly capabilities: ReadonlySet<Capability>;

@@ -1,26 +1,12 @@
 import { ConnectorError } from '../kit/errors.ts';
-import type { Capability, ConnectorDefinition } from '../kit/types.ts';
+import { ALL_CAPABILITIES, type Capability, type ConnectorDefinition } from '../kit/types.ts';
 import { sqlConfigSchema, type SqlConfig } from './config.ts';
 import { SqlConnector } from './connector.ts';
 
 export { sqlConfigSchema, type SqlConfig, type SqlConfigInput } from './config.ts';
 export { SqlConnector, capabilitiesOf } from './connector.ts';
 
-const ALL: Capability[] = [
-  'test',
-  'schema',
-  'search',
-  'create',
-  'update',
-  'rename',
-  'delete',
-  'enable',
-  'disable',
-  'setPassword',
-  'unlock',
-  'groups',
-  'sync',
-];
+const ALL: readonly Capability[] = ALL_CAPABILITIES;
 
 /**
  * An application's own user and role tables in PostgreSQL. Which capabilities an instance has depends on its

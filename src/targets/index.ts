@@ -1,0 +1,31 @@
+export {
+  TargetErrors,
+  TARGET_NAME_RE,
+  TEST_TIMEOUT_MS,
+  checkTargetName,
+  createTarget,
+  deleteTarget,
+  getTarget,
+  listTargets,
+  openConnector,
+  testTarget,
+  updateTarget,
+  type LastTest,
+  type OpenDeps,
+  type Registry,
+  type SecretDeps,
+  type TargetView,
+} from './targets.ts';
+export {
+  TaskErrors,
+  TASK_STATUSES,
+  cancelTask,
+  completeTask,
+  getTask,
+  listTasks,
+  recordObject,
+  type TaskQuery,
+  type TaskStatus,
+  type TaskView,
+} from './tasks.ts';
+export { manualBook } from './book.ts';
