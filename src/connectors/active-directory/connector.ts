@@ -62,7 +62,7 @@ import {
   dnEquals,
 } from '../ldap/escape.ts';
 import { Subschema } from '../ldap/schema.ts';
-import { Coalescer } from './coalesce.ts';
+import { Coalescer } from '../ldap/coalesce.ts';
 import {
   GROUP_TYPE,
   UAC,
@@ -946,7 +946,7 @@ export class ActiveDirectoryConnector implements Connector {
     );
   }
 
-  /** Concurrent member changes to the same group go to the DC as one modify (see coalesce.ts). */
+  /** Concurrent member changes to the same group go to the DC as one modify (see ../ldap/coalesce.ts). */
   readonly #members = new Coalescer((key, values) => {
     const [operation, group] = key.split('\u0000') as ['add' | 'delete', string];
     return this.#client.modify(group, [{ operation, attribute: 'member', values }], {

@@ -12,6 +12,8 @@
  * - Passwords are set with the RFC 3062 password-modify extended operation (the server hashes and checks policy);
  *   "must change" is ppolicy `pwdReset: TRUE`.
  * - groupOfNames requires a member: an empty group holds `groups.emptyMember` (the empty DN), hidden on read.
+ * - Concurrent addMember/removeMember calls for one group are merged into one modify after one lookup by entryUUID
+ *   (coalesce.ts, shared with the Active Directory connector); a merged modify that fails is retried member by member.
  * - sync reports upserts by modifyTimestamp (+ entryCSN); deletions are not reported (see sync.ts).
  */
 import { ConnectorError, unsupported } from '../kit/errors.ts';
@@ -63,6 +65,7 @@ import {
   scalarText,
   type Rdn,
 } from './escape.ts';
+import { Coalescer } from './coalesce.ts';
 import { Subschema } from './schema.ts';
 import {
   compareKeys,
@@ -99,6 +102,11 @@ const OPERATIONAL = ['entryUUID', 'memberOf', 'pwdAccountLockedTime', 'modifyTim
 const HIDDEN = new Set(['userpassword', 'entryuuid', 'pwdaccountlockedtime', 'entrycsn', 'modifytimestamp']);
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** What names an object for merging member changes: its entryUUID when it has one, else the ref as given. */
+function refKey(ref: ObjectRef): string {
+  return ref.id && UUID_RE.test(ref.id) ? ref.id.toLowerCase() : `ref\u0000${ref.id}\u0000${ref.name ?? ''}`;
+}
+
 interface Kind {
   objectClass: 'account' | 'group';
   container: string;
@@ -106,6 +114,15 @@ interface Kind {
   structural: string;
   classes: string[];
   naming: string;
+}
+
+/** One addMember/removeMember waiting to be merged with others for the same group. */
+interface MemberChange {
+  op: 'add' | 'remove';
+  gk: Kind;
+  group: ObjectRef;
+  mk: Kind;
+  member: ObjectRef;
 }
 
 export class LdapConnector implements Connector {
@@ -708,13 +725,36 @@ export class LdapConnector implements Connector {
     });
   }
 
-  async #membership(group: ObjectRef, member: ObjectRef, op: 'add' | 'remove'): Promise<void> {
-    const gk = this.#kind(group.objectClass);
-    if (gk.objectClass !== 'group')
-      throw new ConnectorError('schema_violation', `${group.name ?? group.id} is not a group`, {
-        details: { id: group.id },
-      });
-    const mk = this.#kind(member.objectClass);
+  /**
+   * Concurrent member changes to the same group go to the directory as one modify (see coalesce.ts), after one
+   * search that finds the group and every member by entryUUID. That search replaces the per-member identity check
+   * and is just as strict: it is sent when the merged modify is, after every request in it was made, so each DN
+   * written is the one the directory gives for the entryUUID one round trip before the write — as for a request on
+   * its own. A stale name in a ref is never used, and batches are keyed by the group's entryUUID, so requests for
+   * different groups never share a modify. Anything amiss (a member or the group not found, a value already there or
+   * already gone, the last member) fails the merged write, and each request then runs alone for its own answer.
+   */
+  readonly #members = new Coalescer<MemberChange>((_key, changes) => this.#changeMembers(changes), {
+    identity: (c) => `${c.member.objectClass}\u0000${refKey(c.member)}`,
+  });
+
+  async #changeMembers(changes: readonly MemberChange[]): Promise<void> {
+    const { op, gk, group } = changes[0]!;
+    const [dn, ...members] = await this.#dnsOf([
+      [gk, group],
+      ...changes.map((c): [Kind, ObjectRef] => [c.mk, c.member]),
+    ]);
+    await this.#client.modify(
+      dn!,
+      [{ operation: op === 'add' ? 'add' : 'delete', attribute: 'member', values: members }],
+      {
+        operation: `${op} ${members.length} group members`,
+      },
+    );
+  }
+
+  /** One member change on its own: the group and the member looked up, then the modify, with its own answer. */
+  async #changeMember({ op, gk, group, mk, member }: MemberChange): Promise<void> {
     const [memberDn, dn] = (await this.#dnsOf([
       [mk, member],
       [gk, group],
@@ -741,6 +781,21 @@ export class LdapConnector implements Connector {
         },
       );
     }
+  }
+
+  async #membership(group: ObjectRef, member: ObjectRef, op: 'add' | 'remove'): Promise<void> {
+    const gk = this.#kind(group.objectClass);
+    if (gk.objectClass !== 'group')
+      throw new ConnectorError('schema_violation', `${group.name ?? group.id} is not a group`, {
+        details: { id: group.id },
+      });
+    const change: MemberChange = { op, gk, group, mk: this.#kind(member.objectClass), member };
+    return this.#members.run(`${op}\u0000${refKey(group)}`, change, () => this.#changeMember(change));
+  }
+
+  /** Member changes asked for, and modifies sent for them (fewer when concurrent ones were merged). */
+  membershipWrites(): { requests: number; writes: number } {
+    return { ...this.#members.counts };
   }
 
   addMember(group: ObjectRef, member: ObjectRef): Promise<void> {

@@ -1,7 +1,7 @@
 /**
  * The LDAP connector: OpenLDAP (and other RFC 4511 directories) through ldapts. See connector.ts for the behaviour
- * and docs/design/004-connectors.md ("LDAP connector") for the choices. escape.ts, errors.ts and client.ts are shared
- * with the Active Directory connector.
+ * and docs/design/004-connectors.md ("LDAP connector") for the choices. escape.ts, errors.ts, client.ts, schema.ts and
+ * coalesce.ts are shared with the Active Directory connector.
  */
 import type { ConnectorDefinition } from '../kit/types.ts';
 import { ldapConfigSchema, type LdapConfig } from './config.ts';

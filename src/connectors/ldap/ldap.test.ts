@@ -9,11 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSlapd, slapdSkipReason, type Slapd } from '../../testing/slapd.ts';
 import { contractSuite, expectError } from '../kit/contract.ts';
 import type { ContractFixture } from '../kit/contract-types.ts';
+import { ConnectorError, isConnectorError } from '../kit/errors.ts';
 import { Secret, type Connector, type ConnectorObject, type ObjectRef } from '../kit/types.ts';
 import { systemClock } from '../../kit/clock.ts';
 import { silentLogger } from '../../kit/log.ts';
-import { LdapClient, first, values } from './client.ts';
-import { DISABLED_LOCK_TIME, ldapConnector, type LdapConfigInput } from './index.ts';
+import { LdapClient, first, values, type LdapModification } from './client.ts';
+import { DISABLED_LOCK_TIME, ldapConnector, type LdapConfigInput, type LdapConnector } from './index.ts';
 import { rdn } from './escape.ts';
 import { UGLY_VALUES } from './fixtures/ugly.ts';
 import vectors from './fixtures/rfc4514-4515.json' with { type: 'json' };
@@ -483,6 +484,197 @@ describe.skipIf(skip)(skip || 'ldap connector against OpenLDAP slapd', () => {
       };
       await expectError(() => c.addMember(g, ghost), 'not_found', 'ghost member');
       expect((await c.get(g))?.attributes.member).toEqual([]);
+    });
+  });
+
+  describe('merged group membership', () => {
+    interface MemberWrite {
+      dn: string;
+      changes: string[];
+      /** The LDAP result code of a failed modify; undefined when it succeeded. */
+      rc?: number | undefined;
+    }
+    /**
+     * Wraps the connector's LDAP client: records every search and every modify of `member` (with its outcome), and
+     * lets a test fail a modify before it is sent.
+     */
+    function spy(
+      c: Connector,
+      fail?: (dn: string, changes: readonly LdapModification[]) => Error | undefined,
+    ) {
+      const client = (c as LdapConnector).client;
+      const searches: string[] = [];
+      const writes: MemberWrite[] = [];
+      const search = client.search.bind(client);
+      const modify = client.modify.bind(client);
+      client.search = (base, opts) => {
+        searches.push(opts?.filter ?? '');
+        return search(base, opts);
+      };
+      client.modify = async (dn, changes, opts) => {
+        if (!changes.some((ch) => ch.attribute === 'member')) return modify(dn, changes, opts);
+        const write: MemberWrite = {
+          dn,
+          changes: changes.map((ch) => `${ch.operation} ${ch.values.length}`),
+        };
+        writes.push(write);
+        try {
+          const injected = fail?.(dn, changes);
+          if (injected) throw injected;
+          await modify(dn, changes, opts);
+        } catch (e) {
+          write.rc = e instanceof ConnectorError ? Number(e.details.resultCode ?? -1) : -1;
+          throw e;
+        }
+      };
+      return { searches, writes };
+    }
+    const people = (c: Connector, n: number) =>
+      Promise.all(Array.from({ length: n }, () => c.create('account', person(`mm-${uniq()}`))));
+    const memberNames = async (c: Connector, g: ObjectRef) =>
+      [...((await c.get(g))?.attributes.member as string[])].sort();
+    const names = (list: ConnectorObject[]) => list.map((o) => o.name).sort();
+
+    it('concurrent adds to one group are one lookup and one modify, and memberOf follows', async () => {
+      const c = open();
+      const g = await c.create('group', { cn: `merged ${uniq()}` });
+      const ps = await people(c, 6);
+      const s = spy(c);
+      await Promise.all(ps.map((p) => c.addMember(g, p)));
+      // The first is sent at once; the five that came while it was in flight go together.
+      expect(s.writes).toEqual([
+        { dn: g.name, changes: ['add 1'] },
+        { dn: g.name, changes: ['add 5'] },
+      ]);
+      expect(s.searches).toHaveLength(2); // one identity check per modify, not per member
+      expect((c as LdapConnector).membershipWrites()).toEqual({ requests: 6, writes: 2 });
+      expect(await memberNames(c, g)).toEqual(names(ps));
+      for (const p of ps) expect((await c.get(p))?.memberOf).toEqual([g.id]);
+    });
+
+    it('a merged add that fails falls back to one modify each; each caller gets its own answer', async () => {
+      const c = open();
+      const [a, b, d, e] = await people(c, 4);
+      const g = await c.create('group', { cn: `fallback ${uniq()}`, member: [b!.name] });
+      const s = spy(c);
+      const results = await Promise.allSettled([
+        c.addMember(g, a!), // sent at once
+        c.addMember(g, b!), // already a member: the merged modify fails with attributeOrValueExists
+        c.addMember(g, d!),
+        c.addMember(g, d!), // the same member twice: one value, both answered
+        c.addMember(g, e!),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(Array(5).fill('fulfilled'));
+      expect(s.writes).toEqual([
+        { dn: g.name, changes: ['add 1'] },
+        { dn: g.name, changes: ['add 3'], rc: 20 },
+        { dn: g.name, changes: ['add 1'], rc: 20 }, // b alone: already a member, which is success
+        { dn: g.name, changes: ['add 1'] },
+        { dn: g.name, changes: ['add 1'] },
+      ]);
+      expect(await memberNames(c, g)).toEqual(names([a!, b!, d!, e!]));
+      for (const p of [a!, b!, d!, e!]) expect((await c.get(p))?.memberOf).toEqual([g.id]);
+
+      // A member that does not exist: only its caller fails, with the error it gets on its own.
+      const [f, h] = await people(c, 2);
+      const ghost: ObjectRef = {
+        objectClass: 'account',
+        id: randomUUID(),
+        name: `uid=ghost-${uniq()},${slapd.usersDn}`,
+      };
+      const lone = await expectError(() => c.addMember(g, ghost), 'not_found', 'a missing member alone');
+      const mixed = await Promise.allSettled([c.addMember(g, f!), c.addMember(g, ghost), c.addMember(g, h!)]);
+      expect(mixed.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      const merged = (mixed[1] as PromiseRejectedResult).reason as unknown;
+      expect(isConnectorError(merged, 'not_found')).toBe(true);
+      expect((merged as ConnectorError).message).toBe(lone.message);
+      expect((merged as ConnectorError).details).toEqual(lone.details);
+      expect(await memberNames(c, g)).toEqual(names([a!, b!, d!, e!, f!, h!]));
+
+      // Any other failure of a merged modify: each member is retried alone, and an error that belongs to one
+      // member reaches only that member's caller.
+      const [i, j, k] = await people(c, 3);
+      const refused = new ConnectorError('permission_denied', `refused ${j!.name}`);
+      const s2 = spy(c, (_dn, changes) =>
+        changes.some((ch) => ch.values.includes(j!.name)) ? refused : undefined,
+      );
+      const gated = await Promise.allSettled([
+        c.addMember(g, a!),
+        c.addMember(g, i!),
+        c.addMember(g, j!),
+        c.addMember(g, k!),
+      ]);
+      expect(gated.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+      expect((gated[2] as PromiseRejectedResult).reason).toBe(refused);
+      expect(s2.writes.map((w) => [w.changes.join(), w.rc])).toEqual([
+        ['add 1', 20],
+        ['add 3', -1],
+        ['add 1', undefined],
+        ['add 1', -1],
+        ['add 1', undefined],
+      ]);
+      expect(await memberNames(c, g)).toEqual(names([a!, b!, d!, e!, f!, h!, i!, k!]));
+    });
+
+    it('concurrent removals are merged too; a non-member and the last members fall back', async () => {
+      const c = open();
+      const ps = await people(c, 8);
+      const g = await c.create('group', { cn: `leavers ${uniq()}`, member: ps.map((p) => p.name) });
+      const s = spy(c);
+      const remove = (list: ConnectorObject[]) => Promise.all(list.map((p) => c.removeMember(g, p)));
+      await remove(ps.slice(0, 3));
+      expect(s.writes).toEqual([
+        { dn: g.name, changes: ['delete 1'] },
+        { dn: g.name, changes: ['delete 2'] },
+      ]);
+      expect(s.searches).toHaveLength(2);
+      // p0 is no longer a member: the merged modify fails with noSuchAttribute, and each is retried alone.
+      s.writes.length = 0;
+      await remove([ps[3]!, ps[0]!, ps[4]!]);
+      expect(s.writes).toEqual([
+        { dn: g.name, changes: ['delete 1'] },
+        { dn: g.name, changes: ['delete 2'], rc: 16 },
+        { dn: g.name, changes: ['delete 1'], rc: 16 },
+        { dn: g.name, changes: ['delete 1'] },
+      ]);
+      // The last two members: groupOfNames needs one, so the merged modify fails (objectClassViolation) and the
+      // last one alone puts the placeholder in its place.
+      s.writes.length = 0;
+      await remove(ps.slice(5));
+      expect(s.writes).toEqual([
+        { dn: g.name, changes: ['delete 1'] },
+        { dn: g.name, changes: ['delete 2'], rc: 65 },
+        { dn: g.name, changes: ['delete 1'] },
+        { dn: g.name, changes: ['delete 1'], rc: 65 },
+        { dn: g.name, changes: ['delete 1', 'add 1'] },
+      ]);
+      expect((await c.get(g))?.attributes.member).toEqual([]);
+      expect(values((await rootRead(g.name, ['member']))!, 'member')).toEqual(['']);
+      for (const p of ps) expect((await c.get(p))?.memberOf).toEqual([]);
+    });
+
+    it('a stale group or member name never puts anyone in the wrong group, merged or not', async () => {
+      const c = open();
+      const ps = await people(c, 4);
+      const cn = `renamed ${uniq()}`;
+      const g = await c.create('group', { cn });
+      const moved = await c.rename(g, `moved ${uniq()}`);
+      const squatter = await c.create('group', { cn }); // now holds the group's old DN
+      expect(squatter.name).toBe(g.name);
+      // A member renamed away too, with an account of the old name in its place.
+      const left = ps[3]!;
+      await c.rename(left, `uid=left-${uniq()},${slapd.usersDn}`);
+      const impostor = await c.create('account', person(left.attributes.uid as string));
+      expect(impostor.name).toBe(left.name);
+      const s = spy(c);
+      await Promise.all(ps.map((p) => c.addMember(g, p))); // g and left carry their old names
+      expect(s.writes.map((w) => w.dn)).toEqual([moved.name, moved.name]);
+      expect((await c.get(squatter))?.attributes.member).toEqual([]);
+      expect((await c.get(moved))?.attributes.member).toHaveLength(4);
+      expect((await c.get(moved))?.attributes.member).not.toContain(impostor.name);
+      expect((await c.get(impostor))?.memberOf).toEqual([]);
+      for (const p of ps)
+        expect((await c.get({ objectClass: 'account', id: p.id }))?.memberOf).toEqual([g.id]);
     });
   });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Coalescer } from './coalesce.ts';
 
-/** A fake DC write: resolves when `release()` is called, so a test controls what is in flight. */
+/** A fake directory write: resolves when `release()` is called, so a test controls what is in flight. */
 function gate() {
   let release!: () => void;
   const p = new Promise<void>((r) => (release = r));
@@ -58,9 +58,12 @@ describe('Coalescer', () => {
   it('sends a value queued twice once and answers both; caps a merge at max requests', async () => {
     const first = gate();
     const merged: string[][] = [];
-    const c = new Coalescer(async (_k, values) => {
-      merged.push(values);
-    }, 2);
+    const c = new Coalescer(
+      async (_k, values) => {
+        merged.push(values);
+      },
+      { max: 2 },
+    );
     const a = c.run('g', 'a', () => first.p);
     await tick();
     const rest = ['B', 'b', 'c', 'd'].map((v) => c.run('g', v, async () => void merged.push([`alone ${v}`])));
@@ -69,5 +72,36 @@ describe('Coalescer', () => {
     // Two requests per merge: B and b are the same value (DNs compare case-insensitively), so that one goes alone
     // and answers both; then c and d merge.
     expect(merged).toEqual([['alone B'], ['c', 'd']]);
+  });
+
+  it('merges items of any type by their identity, and merges nothing when requests do not overlap', async () => {
+    interface Item {
+      id: string;
+      caller: number;
+    }
+    const first = gate();
+    const merged: string[][] = [];
+    const c = new Coalescer<Item>(
+      async (_k, items) => {
+        merged.push(items.map((i) => `${i.id}/${i.caller}`));
+      },
+      { identity: (i) => i.id },
+    );
+    const a = c.run('g', { id: 'a', caller: 1 }, () => first.p);
+    await tick();
+    const rest = [
+      c.run('g', { id: 'b', caller: 2 }, async () => void merged.push(['alone b'])),
+      c.run('g', { id: 'b', caller: 3 }, async () => void merged.push(['alone b'])),
+      c.run('g', { id: 'c', caller: 4 }, async () => void merged.push(['alone c'])),
+    ];
+    first.release();
+    await Promise.all([a, ...rest]);
+    // The first of two requests with the same identity stands for both.
+    expect(merged).toEqual([['b/2', 'c/4']]);
+    expect(c.counts).toEqual({ requests: 4, writes: 2 });
+    // One at a time: each goes alone, at once.
+    await c.run('g', { id: 'd', caller: 5 }, async () => void merged.push(['alone d']));
+    await c.run('g', { id: 'e', caller: 6 }, async () => void merged.push(['alone e']));
+    expect(merged.slice(1)).toEqual([['alone d'], ['alone e']]);
   });
 });
