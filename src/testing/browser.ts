@@ -133,3 +133,23 @@ export async function firstSignIn(
   await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
   return secret;
 }
+
+/** An administrator creates an operator through the Operators page; resolves once the new row is listed. */
+export async function createOperatorInUi(
+  page: Page,
+  baseUrl: string,
+  who: { email: string; password: string; name: string },
+  role: string,
+): Promise<void> {
+  await page.goto(`${baseUrl}/operators`);
+  await page.getByRole('heading', { level: 1, name: 'Operators' }).waitFor();
+  await page.getByRole('button', { name: 'Create operator' }).first().click();
+  const dialog = page.getByRole('dialog', { name: 'Create operator' });
+  await dialog.getByLabel('Display name').fill(who.name);
+  await dialog.getByLabel('Email').fill(who.email);
+  await dialog.getByLabel('Role').selectOption(role);
+  await dialog.getByLabel('Password', { exact: true }).fill(who.password);
+  await dialog.getByRole('button', { name: 'Create operator' }).click();
+  await dialog.waitFor({ state: 'hidden' });
+  await page.getByRole('table', { name: 'Operators' }).getByText(who.email).waitFor();
+}

@@ -6,6 +6,7 @@ import {
   startConsoleServer,
   type ConsoleServer,
   type TestBrowser,
+  createOperatorInUi,
   firstSignIn,
 } from '../../src/testing/browser.ts';
 
@@ -61,24 +62,6 @@ async function apiFromPage(
   );
 }
 
-async function createOperatorInUi(
-  page: Page,
-  who: { email: string; password: string; name: string },
-  role: string,
-) {
-  await page.goto(`${server.url}/operators`);
-  await heading(page, 'Operators').waitFor();
-  await page.getByRole('button', { name: 'Create operator' }).first().click();
-  const dialog = page.getByRole('dialog', { name: 'Create operator' });
-  await dialog.getByLabel('Display name').fill(who.name);
-  await dialog.getByLabel('Email').fill(who.email);
-  await dialog.getByLabel('Role').selectOption(role);
-  await dialog.getByLabel('Password', { exact: true }).fill(who.password);
-  await dialog.getByRole('button', { name: 'Create operator' }).click();
-  await dialog.waitFor({ state: 'hidden' });
-  await page.getByRole('table', { name: 'Operators' }).getByText(who.email).waitFor();
-}
-
 describe('the console in Chromium', () => {
   it('the bootstrap administrator signs in with password + TOTP enrolment and sees the dashboard', async () => {
     admin = await tb.newPage();
@@ -92,8 +75,8 @@ describe('the console in Chromium', () => {
   });
 
   it('an administrator creates an agent and an auditor in the console', async () => {
-    await createOperatorInUi(admin, AGENT, 'agent');
-    await createOperatorInUi(admin, AUDITOR, 'auditor');
+    await createOperatorInUi(admin, server.url, AGENT, 'agent');
+    await createOperatorInUi(admin, server.url, AUDITOR, 'auditor');
     await screenshot(admin, 'operators');
   });
 

@@ -9,6 +9,7 @@ import {
   startConsoleServer,
   type ConsoleServer,
   type TestBrowser,
+  createOperatorInUi,
   firstSignIn,
 } from '../../src/testing/browser.ts';
 
@@ -85,24 +86,6 @@ function writeCsv(name: string, rows: string[][]): string {
   const lines = rows.map((r) => (r.length < COLUMNS ? [...r, ''] : r).join(','));
   writeFileSync(path, [HEADER, ...lines].join('\n') + '\n', 'utf8');
   return path;
-}
-
-async function createOperatorInUi(
-  p: Page,
-  who: { email: string; password: string; name: string },
-  role: string,
-) {
-  await p.goto(`${server.url}/operators`);
-  await heading(p, 'Operators').waitFor();
-  await p.getByRole('button', { name: 'Create operator' }).first().click();
-  const dialog = p.getByRole('dialog', { name: 'Create operator' });
-  await dialog.getByLabel('Display name').fill(who.name);
-  await dialog.getByLabel('Email').fill(who.email);
-  await dialog.getByLabel('Role').selectOption(role);
-  await dialog.getByLabel('Password', { exact: true }).fill(who.password);
-  await dialog.getByRole('button', { name: 'Create operator' }).click();
-  await dialog.waitFor({ state: 'hidden' });
-  await p.getByRole('table', { name: 'Operators' }).getByText(who.email).waitFor();
 }
 
 /** Upload a file on the HR imports page and wait for its preview. */
@@ -282,7 +265,7 @@ describe('people from HR in the console', () => {
   });
 
   it('an auditor sees people without personal data and cannot import', async () => {
-    await createOperatorInUi(page, AUDITOR, 'auditor');
+    await createOperatorInUi(page, server.url, AUDITOR, 'auditor');
     const auditor = await tb.newPage();
     await firstSignIn(auditor, server.url, AUDITOR);
     await auditor.getByRole('navigation').getByRole('link', { name: 'People' }).click();
