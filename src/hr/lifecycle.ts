@@ -5,6 +5,7 @@ import type { CommandContext } from '../kit/context.ts';
 import { randomUUID } from 'node:crypto';
 import { getNamingPolicy } from '../naming/policy.ts';
 import { releaseNames } from '../naming/registry.ts';
+import { planForHrEvents } from '../provisioning/plan.ts';
 
 export const LIFECYCLE_QUEUE = 'lifecycle.event';
 
@@ -66,14 +67,14 @@ export async function listPersonEvents(
 /**
  * The lifecycle queue: one job per event, run when it takes effect. This issue's work is the person's own state
  * (a prehire becomes active on the start day; a scheduled leaver is terminated and their names released);
- * provisioning (issue 6) hangs its work on the same job.
+ * then the people concerned are recomputed by provisioning in the same transaction.
  */
 export const lifecycleQueue: QueueDefinition<LifecycleJob> = {
   name: LIFECYCLE_QUEUE,
   description: 'Lifecycle events (joiner, mover, leaver, …) when they take effect',
   policy: { retryLimit: 5, retryDelaySeconds: 10, expireInSeconds: 600 },
   batchSize: 10,
-  async handle(jobs: Job<LifecycleJob>[], { tx, clock }) {
+  async handle(jobs: Job<LifecycleJob>[], { tx, clock, jobs: queue }) {
     const now = clock.now();
     const ctx: CommandContext = {
       actor: { type: 'system', id: 'lifecycle', name: 'lifecycle scheduler' },
@@ -126,6 +127,19 @@ export const lifecycleQueue: QueueDefinition<LifecycleJob> = {
     await tx.client.query(
       `update lifecycle_events set state = 'done', done_at = $2 where id = any($1::uuid[])`,
       [res.rows.map((e) => e.id), now],
+    );
+    // Provisioning: the people concerned are recomputed, in this transaction (one change set for the batch).
+    await planForHrEvents(
+      tx,
+      ctx,
+      { jobs: queue },
+      res.rows.map((e) => ({
+        id: e.id,
+        personId: e.person_id,
+        type: e.type,
+        effectiveAt: e.effective_at,
+        createdAt: e.created_at,
+      })),
     );
   },
 };

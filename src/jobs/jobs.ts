@@ -5,6 +5,7 @@ import type { Database, Tx } from '../db/pool.ts';
 import type { Clock } from '../kit/clock.ts';
 import { GatehouseError, describeError } from '../kit/errors.ts';
 import type { Logger } from '../kit/log.ts';
+import type { SecretBox } from '../kit/secret-box.ts';
 import { resolveLocalTime } from './local-time.ts';
 
 export const JobErrors = { unknownQueue: 'queue_unknown', notStarted: 'jobs_not_started' } as const;
@@ -19,6 +20,8 @@ export interface JobContext {
   clock: Clock;
   /** The job system itself, to enqueue follow-up work (in `tx` or not). */
   jobs: Jobs;
+  /** Opens sealed secrets (target credentials) for handlers that reach targets. */
+  secrets?: SecretBox;
 }
 
 export interface RetryPolicy {
@@ -114,6 +117,7 @@ export interface JobsOptions {
   workerId: string;
   concurrency: number;
   pollingIntervalSeconds?: number;
+  secrets?: SecretBox;
 }
 
 /**
@@ -209,6 +213,7 @@ export class Jobs {
               workerId: this.opts.workerId,
               clock: this.opts.clock,
               jobs: this,
+              ...(this.opts.secrets ? { secrets: this.opts.secrets } : {}),
             });
           } catch (e) {
             log.warn(

@@ -85,6 +85,7 @@ export async function openRuntime(config: Config, opts: OpenRuntimeOptions): Pro
     queues: opts.queues ?? ALL_QUEUES,
     workerId,
     concurrency: config.workerConcurrency,
+    secrets,
   });
   let ownerWatch: NodeJS.Timeout | undefined;
   const close = async () => {

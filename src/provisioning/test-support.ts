@@ -1,0 +1,117 @@
+/**
+ * For provisioning tests: a database with the job system working (every queue, the secret box that sealed the
+ * targets' credentials), HR imports, and waits for change sets to settle.
+ */
+import { randomUUID } from 'node:crypto';
+import { transaction } from '../db/index.ts';
+import { runImport } from '../hr/index.ts';
+import { Jobs } from '../jobs/index.ts';
+import { systemClock } from '../kit/clock.ts';
+import type { CommandContext } from '../kit/context.ts';
+import { silentLogger } from '../kit/log.ts';
+import { secretBox, type SecretBox } from '../kit/secret-box.ts';
+import { checkDocument, savePolicy, type PolicyDocumentInput } from '../policy/index.ts';
+import { ALL_QUEUES } from '../runtime/queues.ts';
+import { createTarget } from '../targets/index.ts';
+import { createTestDatabase, type TestDatabase } from '../testing/db.ts';
+import { testContext } from '../testing/context.ts';
+import { eventually } from '../testing/processes.ts';
+import { getChangeSet, listChangeSets, type ChangeSetView } from './changesets.ts';
+
+export const HR_HEADER =
+  'employee_id,first_name,last_name,preferred_name,personal_email,mobile_phone,department,title,cost_center,location,time_zone,manager_id,worker_type,status,hire_date,termination_date';
+
+export interface ProvisioningHarness {
+  database: TestDatabase;
+  jobs: Jobs;
+  secrets: SecretBox;
+  ctx(actor?: CommandContext['actor']): CommandContext;
+  addTarget(name: string, connector: string, config: Record<string, unknown>): Promise<void>;
+  setPolicy(doc: PolicyDocumentInput): Promise<number>;
+  /** Import HR rows (with the header) as the source "workday". */
+  importHr(rows: string[]): Promise<void>;
+  /** The newest change set after `afterSeq` once it is no longer being applied. */
+  settled(afterSeq: number, what: string): Promise<ChangeSetView>;
+  lastSeq(): Promise<number>;
+  personId(employeeId: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+const FINAL = new Set(['applied', 'failed', 'awaiting_approval', 'blocked', 'rejected', 'cancelled']);
+
+export async function provisioningHarness(): Promise<ProvisioningHarness> {
+  const database = await createTestDatabase();
+  const secrets = secretBox(Buffer.alloc(32, 3), 'test');
+  const jobs = new Jobs({
+    pool: database.pool,
+    log: silentLogger,
+    clock: systemClock,
+    queues: ALL_QUEUES,
+    workerId: 'test',
+    concurrency: 2,
+    pollingIntervalSeconds: 0.5,
+    secrets,
+  });
+  await jobs.start({ work: true });
+  const ctx = (actor?: CommandContext['actor']) => testContext(actor ? { actor } : {});
+  const h: ProvisioningHarness = {
+    database,
+    jobs,
+    secrets,
+    ctx,
+    async addTarget(name, connector, config) {
+      await transaction(database, (tx) => createTarget(tx, ctx(), { secrets }, { name, connector, config }));
+    },
+    async setPolicy(doc) {
+      const policy = await checkDocument(database.pool, doc);
+      return transaction(database, (tx) => savePolicy(tx, ctx(), policy.document, 'test'));
+    },
+    async importHr(rows) {
+      await runImport({ database, jobs }, ctx(), {
+        source: 'workday',
+        origin: 'cli',
+        fileName: 'hr.csv',
+        content: Buffer.from([HR_HEADER, ...rows].join('\n')),
+        dryRun: false,
+      });
+    },
+    async settled(afterSeq, what) {
+      const set = await eventually(
+        async () => {
+          const { items } = await listChangeSets(database.pool, { limit: 1 });
+          const s = items[0];
+          return s && s.seq > afterSeq && FINAL.has(s.status) ? s : undefined;
+        },
+        what,
+        120_000,
+      );
+      return set;
+    },
+    async lastSeq() {
+      const r = await database.pool.query<{ seq: number | null }>('select max(seq) as seq from change_sets');
+      return r.rows[0]?.seq ?? 0;
+    },
+    async personId(employeeId) {
+      const r = await database.pool.query<{ id: string }>('select id from people where employee_id = $1', [
+        employeeId,
+      ]);
+      if (!r.rows[0]) throw new Error(`no person ${employeeId}`);
+      return r.rows[0].id;
+    },
+    async close() {
+      await jobs.stop(10_000);
+      await database.drop();
+    },
+  };
+  return h;
+}
+
+/** A change set's operations as "<kind> <target> <person>" lines, for failure messages and checks. */
+export async function opLines(database: TestDatabase, id: string): Promise<string[]> {
+  const set = await getChangeSet(database.pool, id);
+  return set.ops.map((o) =>
+    `${o.status} ${o.kind} ${o.target} ${o.personName ?? ''} ${o.error?.message ?? ''}`.trim(),
+  );
+}
+
+export const newId = randomUUID;
