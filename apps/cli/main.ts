@@ -39,6 +39,7 @@ Exit codes: 0 ok, 1 error, 2 usage or invalid input, 3 check failed (e.g. audit 
 import { cliContext, cliLogger, config, jsonOption, run, state, withRuntime } from './common.ts';
 import { registerHrCommands } from './hr.ts';
 import { registerTargetCommands } from './targets.ts';
+import { registerProvisioningCommands } from './provisioning.ts';
 
 // ---------- serve / worker ----------
 program
@@ -409,6 +410,7 @@ function sleep(ms: number) {
 
 registerHrCommands(program);
 registerTargetCommands(program);
+registerProvisioningCommands(program);
 
 // ---------- main ----------
 try {

@@ -40,6 +40,7 @@ import { peopleRoutes } from './routes/people.ts';
 import { hrRoutes } from './routes/hr.ts';
 import { namingRoutes } from './routes/naming.ts';
 import { targetRoutes } from './routes/targets.ts';
+import { provisioningRoutes } from './routes/provisioning.ts';
 
 export interface AppDeps {
   config: Config;
@@ -188,6 +189,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     hrRoutes,
     namingRoutes,
     targetRoutes,
+    provisioningRoutes,
   ];
   for (const routes of v1) {
     await app.register(async (scope) => routes(scope.withTypeProvider<ZodTypeProvider>(), deps), {

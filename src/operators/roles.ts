@@ -26,6 +26,9 @@ export function scopesOf(role: Role): Scope[] {
         'targets:read',
         'tasks:read',
         'tasks:write',
+        'policy:read',
+        'changes:read',
+        'changes:write',
       ];
     case 'auditor':
       return READ_SCOPES;

@@ -26,6 +26,8 @@ export async function startTestApi(
   database: TestDatabase,
   opts: { env?: Env; workerId?: string; listen?: boolean; clock?: Clock; webRoot?: string } = {},
 ): Promise<TestApi> {
+  const config = loadConfig({ DATABASE_URL: database.url, ...opts.env });
+  const secrets = secretBox(decodeKey(config.secretKey ?? TEST_SECRET_KEY), 'test');
   const jobs = new Jobs({
     pool: database.pool,
     log: silentLogger,
@@ -34,10 +36,9 @@ export async function startTestApi(
     workerId: opts.workerId ?? 'api-test',
     concurrency: 2,
     pollingIntervalSeconds: 0.5,
+    secrets,
   });
   await jobs.start({ work: true });
-  const config = loadConfig({ DATABASE_URL: database.url, ...opts.env });
-  const secrets = secretBox(decodeKey(config.secretKey ?? TEST_SECRET_KEY), 'test');
   const app = await buildApp({
     config,
     log: silentLogger,
