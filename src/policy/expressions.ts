@@ -3,7 +3,7 @@
  * A static walk over the parsed expression rejects fields that do not exist (`person.departmnet`) with the list of
  * the ones that do; evaluation errors at run time (a null in a concatenation) are reported, never thrown.
  */
-import { celEnv, isCelError, parse, plan } from '@bufbuild/cel';
+import { celEnv, isCelError, isCelList, isCelUint, parse, plan } from '@bufbuild/cel';
 import { strings } from '@bufbuild/cel/ext';
 
 /** The fields of `person` an expression may read. `attributes` is the free-form map from HR. */
@@ -101,8 +101,10 @@ function staticProblems(ast: AstNode, kind: ExpressionKind): string[] {
         for (const e of (value as { elements: AstNode[] }).elements) visit(e);
         return;
       case 'structExpr':
-        for (const e of (value as { entries: { mapKey?: AstNode; value: AstNode }[] }).entries) {
-          visit(e.mapKey);
+        for (const e of (
+          value as { entries: { keyKind: { case: string | undefined; value?: unknown }; value: AstNode }[] }
+        ).entries) {
+          if (e.keyKind.case === 'mapKey') visit(e.keyKind.value as AstNode);
           visit(e.value);
         }
         return;
@@ -140,14 +142,8 @@ function staticProblems(ast: AstNode, kind: ExpressionKind): string[] {
 /** CEL values back to plain JS: int → number, lists → arrays; maps and other types are refused by callers. */
 function plain(v: unknown): unknown {
   if (typeof v === 'bigint') return Number(v);
-  if (
-    v &&
-    typeof v === 'object' &&
-    Symbol.iterator in v &&
-    !(v instanceof Uint8Array) &&
-    typeof v !== 'string'
-  )
-    return [...(v as Iterable<unknown>)].map(plain);
+  if (isCelUint(v)) return Number(v.value);
+  if (isCelList(v) || Array.isArray(v)) return [...(v as Iterable<unknown>)].map(plain);
   return v;
 }
 

@@ -200,6 +200,12 @@ export function rolesOf(
       problems?.push({ personId: person.id, targetName: '', message: `rule "${rule.name}": ${r.error}` });
       continue;
     }
+    if (typeof r.value !== 'boolean')
+      problems?.push({
+        personId: person.id,
+        targetName: '',
+        message: `rule "${rule.name}": the condition gives ${JSON.stringify(r.value)}, not true or false`,
+      });
     if (r.value === true) for (const role of rule.roles) add(role, { kind: 'rule', rule: rule.name, role });
   }
   const t = now.getTime();
@@ -279,8 +285,10 @@ function checkSod(
           hit = true;
           for (const g of policy.roles.get(r)?.grants ?? []) ids.add(g.id);
         }
+      // Only what the person will hold after this plan: a held entitlement that is no longer desired is removed
+      // in the same change set (a mover giving up one side for the other is not a conflict).
       for (const id of side.entitlements)
-        if (desired.has(id) || held.has(id)) {
+        if (desired.has(id)) {
           hit = true;
           ids.add(id);
         }
@@ -426,7 +434,9 @@ export function planPeople(input: PlanInput): PersonPlan[] {
         account.state !== 'active' &&
         account.quarantineUntil !== null &&
         account.quarantineUntil.getTime() <= now.getTime();
-      if (account.enabled || account.state === 'active')
+      // A disabled account that never entered quarantine (a prehire who never started) starts it now.
+      const disabling = account.enabled || account.state === 'active' || account.state === 'disabled';
+      if (disabling)
         op(
           { kind: 'disable_account', quarantineDays: deprovision.quarantineDays },
           `disable account (${deprovision.action === 'delete' ? `deleted after ${deprovision.quarantineDays} days` : 'kept disabled'})`,
@@ -437,7 +447,7 @@ export function planPeople(input: PlanInput): PersonPlan[] {
       }
       if (
         deprovision.action === 'delete' &&
-        (quarantineOver || (deprovision.quarantineDays === 0 && account.enabled))
+        (quarantineOver || (deprovision.quarantineDays === 0 && disabling))
       )
         op({ kind: 'delete_account' }, 'delete account (quarantine over)');
     }
@@ -491,7 +501,7 @@ export function planPeople(input: PlanInput): PersonPlan[] {
       const v = toAttributeValue(r.value);
       if (v !== null && typeof v === 'object' && 'error' in v)
         problems.push({ personId: person.id, targetName: target.name, attribute: attr, message: v.error });
-      else out[attr] = v === '' ? null : v;
+      else out[attr] = v === '' || (Array.isArray(v) && v.length === 0) ? null : v;
     }
     return out;
   }
