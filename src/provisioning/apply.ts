@@ -423,7 +423,8 @@ async function runOp(
       obj = await c.create('account', attributes, {
         enabled: p.enabled,
         ...(p.password === 'generate' ? { password: new Secret(generatePassword()) } : {}),
-        mustChangePassword: p.mustChange,
+        // "Must change at next sign-in" only means something for a password Gatehouse set.
+        mustChangePassword: p.password === 'generate' && p.mustChange,
       });
     } catch (e) {
       if (!isConnectorError(e, 'already_exists')) throw e;
