@@ -361,4 +361,29 @@ describe.skipIf(slapdSkipReason())('provisioning API', () => {
       ['corp-ldap', 1],
     ]);
   });
+
+  it('a policy that refers to a removed target does not hold up HR, and says what is wrong', async () => {
+    expect((await call('admin', 'DELETE', '/targets/corp-ldap')).statusCode).toBe(204);
+    const ann = (await database.pool.query(`select id from people where employee_id = 'P1'`)).rows[0]
+      .id as string;
+    await updatePerson({ database, jobs: api.jobs }, testContext(), ann, { title: 'Senior Analyst' });
+    for (let i = 0; i < 300; i++) {
+      const r = await database.pool.query(
+        `select 1 from lifecycle_events where person_id = $1 and state = 'pending'`,
+        [ann],
+      );
+      if (!r.rowCount) break;
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    const audit = await database.pool.query(
+      `select reason from audit_events where action = 'changeset.not_planned' order by seq desc limit 1`,
+    );
+    expect(audit.rows[0]?.reason).toMatch(
+      /^the policy in force \(version 1\) no longer fits the targets and catalog: /,
+    );
+    expect(audit.rows[0]?.reason).toContain('no target named "corp-ldap"');
+    const r = await call('agent', 'POST', '/change-sets', { personIds: [ann] });
+    expect(r.statusCode).toBe(409);
+    expect(r.json().code).toBe('policy_stale');
+  });
 });

@@ -10,7 +10,8 @@ import type { Jobs } from '../jobs/index.ts';
 import type { CommandContext } from '../kit/context.ts';
 import type { CompiledPolicy } from '../policy/compile.ts';
 import type { ManagerFacts } from '../policy/expressions.ts';
-import { loadPolicy } from '../policy/index.ts';
+import { PolicyErrors, loadPolicy } from '../policy/index.ts';
+import { isGatehouseError } from '../kit/errors.ts';
 import {
   planPeople,
   type KnownAccount,
@@ -429,7 +430,20 @@ export async function planForHrEvents(
   events: readonly { id: string; personId: string; type: string; effectiveAt: Date; createdAt: Date }[],
 ): Promise<RecordedChangeSet | null> {
   if (!events.length) return null;
-  const policy = await loadPolicy(tx.client);
+  let policy: CompiledPolicy;
+  try {
+    policy = await loadPolicy(tx.client);
+  } catch (e) {
+    // A broken policy must not hold up HR: the people's own changes commit, the gap is on record.
+    if (!isGatehouseError(e, PolicyErrors.stale)) throw e;
+    await appendAudit(tx, ctx, {
+      action: 'changeset.not_planned',
+      subject: { type: 'policy', id: 'current' },
+      after: { events: events.length },
+      reason: e.message,
+    });
+    return null;
+  }
   if (!policy.targets.size) return null;
   const personIds = [...new Set(events.map((e) => e.personId))];
   const draft = await draftChangeSet(
