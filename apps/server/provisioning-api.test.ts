@@ -99,6 +99,7 @@ describe.skipIf(slapdSkipReason())('provisioning API', () => {
     api = await startTestApi(database);
     app = api.app;
     tokens.admin = await token('admin', ['admin']);
+    tokens.approver = await token('approver', ['changes:read', 'changes:approve']);
     tokens.agent = await token('agent', scopesOf('agent'));
     tokens.auditor = await token('auditor', scopesOf('auditor'));
     tokens.other = await token('other', ['people:read']);
@@ -121,6 +122,12 @@ describe.skipIf(slapdSkipReason())('provisioning API', () => {
       ['P3', 'Cat', 'Operations'],
     ] as const)
       await createPerson({ database, jobs: api.jobs }, testContext(), 'api', person(id, name, dept));
+    // Their joiner events are handled (with no policy yet, nothing to provision) before the tests set a policy.
+    for (let i = 0; i < 300; i++) {
+      const r = await database.pool.query(`select 1 from lifecycle_events where state <> 'done'`);
+      if (!r.rowCount) break;
+      await new Promise((res) => setTimeout(res, 200));
+    }
   }, 120_000);
   afterAll(async () => {
     await api?.close();
@@ -148,9 +155,15 @@ describe.skipIf(slapdSkipReason())('provisioning API', () => {
       expect(r.json().detail).toContain(scope);
       expect((await call(null, method, url, method === 'GET' ? undefined : {})).statusCode).toBe(401);
     }
+    expect((await call('other', 'GET', '/change-sets/summary')).statusCode).toBe(403);
+    expect((await call('other', 'POST', '/policy/check', { yaml: 'x: 1' })).statusCode).toBe(403);
     // An agent reads policy and change sets but cannot change the policy or approve.
     expect((await call('agent', 'GET', '/policy')).statusCode).toBe(200);
     expect((await call('agent', 'POST', '/policy', { yaml: 'x: 1', dryRun: true })).statusCode).toBe(403);
+    // …but may check a draft's impact.
+    const check = await call('agent', 'POST', '/policy/check', { yaml: 'roles: []\n' });
+    expect(check.statusCode).toBe(200);
+    expect(check.json()).toMatchObject({ dryRun: true, version: null, impact: { people: 3, gainCount: 0 } });
     expect((await call('agent', 'POST', '/change-sets/1/approve', {})).statusCode).toBe(403);
     expect((await call('auditor', 'POST', '/change-sets', { personIds: [] })).statusCode).toBe(403);
   });
@@ -254,13 +267,25 @@ describe.skipIf(slapdSkipReason())('provisioning API', () => {
     // Rejecting needs a reason; approving applies it.
     const noReason = await call('admin', 'POST', `/change-sets/${set.id}/reject`, { note: ' ' });
     expect(noReason.statusCode).toBe(400);
-    const ok = await call('admin', 'POST', `/change-sets/${set.id}/approve`, { note: 'policy reviewed' });
+    // Whoever asked for it (here the admin token that applied the policy) cannot approve it.
+    const own = await call('admin', 'POST', `/change-sets/${set.id}/approve`, { note: 'mine' });
+    expect(own.statusCode).toBe(403);
+    expect(own.json().code).toBe('changeset_self_approval');
+    const ok = await call('approver', 'POST', `/change-sets/${set.id}/approve`, { note: 'policy reviewed' });
     expect(ok.json().status).toBe('approved');
     const again = await call('admin', 'POST', `/change-sets/${set.id}/approve`, { note: '' });
     expect(again.statusCode).toBe(409);
     expect(again.json().code).toBe('changeset_wrong_state');
     const done = await settle(set.id);
     expect(done.status).toBe('applied');
+    const counts = (await call('agent', 'GET', '/change-sets/summary')).json().counts;
+    expect(counts).toMatchObject({ applied: 1, awaiting_approval: 0 });
+    const ops = (await call('agent', 'GET', `/change-sets/${set.id}`)).json().ops as {
+      kind: string;
+      privileged: boolean;
+      payload: { key?: string };
+    }[];
+    expect(ops.filter((o) => o.privileged).map((o) => o.payload.key)).toEqual(['ops']);
   });
 
   it('shows a person’s access and why; an explicit assignment gives more and can be revoked', async () => {

@@ -106,3 +106,14 @@ export async function personIdsPage(db: Q, after: string | null, limit: number):
   );
   return r.rows.map((x) => x.id);
 }
+
+/** The direct reports (same HR source, not merged away) of these people. */
+export async function directReportsOf(db: Q, managerIds: readonly string[]): Promise<string[]> {
+  if (!managerIds.length) return [];
+  const r = await db.query<{ id: string }>(
+    `select p.id from people m join people p on p.source_id = m.source_id and p.manager_employee_id = m.employee_id
+     where m.id = any($1::uuid[]) and p.merged_into is null`,
+    [managerIds],
+  );
+  return r.rows.map((x) => x.id);
+}

@@ -19,4 +19,4 @@ export {
   type DuplicateView,
 } from './duplicates.ts';
 export { renameOffer, acceptRename, RenameErrors } from './rename.ts';
-export { peopleFacts, personIdsPage, type PersonFactsRow } from './facts.ts';
+export { directReportsOf, peopleFacts, personIdsPage, type PersonFactsRow } from './facts.ts';

@@ -21,6 +21,7 @@ import { transaction, type Tx } from '../db/pool.ts';
 import type { Jobs, QueueDefinition } from '../jobs/index.ts';
 import type { CommandContext } from '../kit/context.ts';
 import { describeError } from '../kit/errors.ts';
+import { directReportsOf } from '../identities/index.ts';
 import { loadPolicy } from '../policy/index.ts';
 import { openConnector, type OpenDeps } from '../targets/index.ts';
 import { APPLY_QUEUE, PLAN_QUEUE } from './plan.ts';
@@ -150,13 +151,20 @@ export async function applyChangeSet(deps: ApplyDeps, changeSetId: string): Prom
     )
   ).rows;
   const byTarget = new Map<string, OpRow[]>();
-  for (const op of ops) byTarget.set(op.target_id, [...(byTarget.get(op.target_id) ?? []), op]);
+  for (const op of ops) {
+    const list = byTarget.get(op.target_id);
+    if (list) list.push(op);
+    else byTarget.set(op.target_id, [op]);
+  }
   const policy = await loadPolicy(pool).catch(() => undefined);
   await Promise.all(
     [...byTarget.values()].map((list) =>
       applyTarget(deps, title, list, {
         concurrency: policy?.targets.get(list[0]!.target_name)?.policy.apply.concurrency ?? 4,
         rate: policy?.targets.get(list[0]!.target_name)?.policy.apply.ratePerSecond ?? 100,
+        usesManager: (policy?.targets.get(list[0]!.target_name)?.attributes ?? []).some(([, e]) =>
+          /\bmanager\./.test(e.source),
+        ),
         catalogByObject: new Map(
           [...(policy?.catalog.values() ?? [])]
             .filter((e) => e.targetId === list[0]!.target_id)
@@ -195,7 +203,7 @@ async function applyTarget(
   deps: ApplyDeps,
   title: string,
   ops: OpRow[],
-  opts: { concurrency: number; rate: number; catalogByObject: Map<string, string> },
+  opts: { concurrency: number; rate: number; usesManager: boolean; catalogByObject: Map<string, string> },
 ): Promise<void> {
   const targetId = ops[0]!.target_id;
   const lock = await deps.database.pool.connect();
@@ -211,7 +219,9 @@ async function applyTarget(
     const chains = new Map<string, OpRow[]>();
     for (const op of ops) {
       const key = op.person_id ?? op.account_id ?? op.id;
-      chains.set(key, [...(chains.get(key) ?? []), op]);
+      const list = chains.get(key);
+      if (list) list.push(op);
+      else chains.set(key, [op]);
     }
     /** Resolves when a person's account on this target exists (their create finished, or failed). */
     const created = new Map<string, Promise<void>>();
@@ -232,6 +242,7 @@ async function applyTarget(
       }
     };
     await Promise.all(Array.from({ length: Math.min(opts.concurrency, chains.size) }, worker));
+    if (opts.usesManager) await recomputeReports(deps, ops);
   } finally {
     await connector?.close().catch(() => undefined);
     await lock
@@ -239,6 +250,32 @@ async function applyTarget(
       .catch(() => undefined);
     lock.release();
   }
+}
+
+/**
+ * New accounts that reports' `manager` attribute refers to: reports planned in the same change set already point at
+ * them (created first); others are recomputed now that the manager's account exists.
+ */
+async function recomputeReports(deps: ApplyDeps, ops: OpRow[]): Promise<void> {
+  const creates = ops.filter((o) => o.kind === 'create_account').map((o) => o.id);
+  if (!creates.length) return;
+  const done = await deps.database.pool.query<{ person_id: string }>(
+    `select person_id from change_ops where id = any($1::uuid[]) and status = 'done' and not noop and person_id is not null`,
+    [creates],
+  );
+  const inSet = new Set(ops.map((o) => o.person_id));
+  const reports = (
+    await directReportsOf(
+      deps.database.pool,
+      done.rows.map((r) => r.person_id),
+    )
+  ).filter((id) => !inSet.has(id));
+  if (reports.length)
+    await deps.jobs
+      .send(PLAN_QUEUE, { personIds: reports, reason: 'their manager has a new account' })
+      .catch((e: unknown) =>
+        deps.log.warn({ err: describeError(e) }, 'could not schedule the reports’ recompute'),
+      );
 }
 
 interface OpError {

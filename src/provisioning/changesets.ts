@@ -42,17 +42,20 @@ export interface ChangeSetView {
   approvalReasons: { kind: string; message: string; personId?: string; target?: string; rule?: string }[];
   blocked: {
     personId: string;
+    personName?: string;
     rule: string;
     reason: string;
     items: { targetName: string; key: string; displayName: string }[];
   }[];
-  warnings: { personId: string; target?: string; attribute?: string; message: string }[];
+  warnings: { personId: string; personName?: string; target?: string; attribute?: string; message: string }[];
   peopleCount: number;
   opCount: number;
   counts: Record<OpStatus, number>;
   policyVersion: number;
   triggeredAt: string;
   createdBy: string;
+  /** `<actor type>:<id>` of who asked for it (for operators `operator:<operator id>`): they cannot approve it. */
+  createdById: string;
   createdAt: string;
   decidedBy: string | null;
   decidedAt: string | null;
@@ -60,7 +63,9 @@ export interface ChangeSetView {
   startedAt: string | null;
   finishedAt: string | null;
   undoOf: string | null;
+  undoOfSeq: number | null;
   undoneBy: string | null;
+  undoneBySeq: number | null;
 }
 
 export interface OpView {
@@ -74,6 +79,8 @@ export interface OpView {
   kind: OpPayload['kind'];
   summary: string;
   payload: OpPayload;
+  /** Membership operations: whether the entitlement is marked privileged. */
+  privileged: boolean;
   before: Record<string, unknown> | null;
   noop: boolean;
   reversible: boolean;
@@ -87,7 +94,9 @@ export interface OpView {
 
 const SET_SELECT = `c.id, c.seq, c.title, c.trigger, c.trigger_refs, c.status, c.approval_reasons, c.blocked, c.warnings,
   c.people_count, c.op_count, c.policy_version, c.triggered_at, c.created_by, c.created_at, c.decided_by, c.decided_at,
-  c.decision_note, c.started_at, c.finished_at, c.undo_of, c.undone_by,
+  c.decision_note, c.started_at, c.finished_at, c.undo_of, c.undone_by, c.created_by_id,
+  (select u.seq from change_sets u where u.id = c.undo_of) as undo_of_seq,
+  (select u.seq from change_sets u where u.id = c.undone_by) as undone_by_seq,
   (select coalesce(jsonb_object_agg(s.status, s.n), '{}') from (select status, count(*) as n from change_ops o
      where o.change_set_id = c.id group by status) s) as counts`;
 
@@ -114,6 +123,9 @@ interface SetRow {
   finished_at: Date | null;
   undo_of: string | null;
   undone_by: string | null;
+  created_by_id: string;
+  undo_of_seq: number | null;
+  undone_by_seq: number | null;
   counts: Partial<Record<OpStatus, number>>;
 }
 
@@ -135,6 +147,7 @@ function setView(r: SetRow): ChangeSetView {
     policyVersion: r.policy_version,
     triggeredAt: r.triggered_at.toISOString(),
     createdBy: r.created_by,
+    createdById: r.created_by_id,
     createdAt: r.created_at.toISOString(),
     decidedBy: r.decided_by,
     decidedAt: iso(r.decided_at),
@@ -142,7 +155,9 @@ function setView(r: SetRow): ChangeSetView {
     startedAt: iso(r.started_at),
     finishedAt: iso(r.finished_at),
     undoOf: r.undo_of,
+    undoOfSeq: r.undo_of_seq,
     undoneBy: r.undone_by,
+    undoneBySeq: r.undone_by_seq,
   };
 }
 
@@ -196,6 +211,16 @@ async function setRow(db: Q, id: string, lock = false): Promise<SetRow> {
   return r.rows[0];
 }
 
+/** How many change sets are in each status (the console's badge and filters). */
+export async function changeSetCounts(db: Q): Promise<Record<ChangeSetStatus, number>> {
+  const r = await db.query<{ status: ChangeSetStatus; n: number }>(
+    'select status, count(*)::int as n from change_sets group by status',
+  );
+  const out = Object.fromEntries(CHANGE_SET_STATUSES.map((s) => [s, 0])) as Record<ChangeSetStatus, number>;
+  for (const row of r.rows) out[row.status] = row.n;
+  return out;
+}
+
 export async function getChangeSet(db: Q, id: string): Promise<ChangeSetView & { ops: OpView[] }> {
   const set = setView(await setRow(db, id));
   const r = await db.query<{
@@ -209,6 +234,7 @@ export async function getChangeSet(db: Q, id: string): Promise<ChangeSetView & {
     kind: OpPayload['kind'];
     summary: string;
     payload: OpPayload;
+    privileged: boolean | null;
     before: Record<string, unknown> | null;
     noop: boolean;
     reversible: boolean;
@@ -220,7 +246,8 @@ export async function getChangeSet(db: Q, id: string): Promise<ChangeSetView & {
     done_at: Date | null;
   }>(
     `select o.id, o.seq, o.person_id, p.display_name as person_name, t.name as target, o.account_id, a.name as account_name,
-       o.kind, o.summary, o.payload, o.before, o.noop, o.reversible, o.irreversible_reason, o.status, o.attempts, o.error,
+       o.kind, o.summary, o.payload,
+       (select e.privileged from entitlements e where e.id::text = o.payload->>'entitlementId') as privileged, o.before, o.noop, o.reversible, o.irreversible_reason, o.status, o.attempts, o.error,
        o.started_at, o.done_at
      from change_ops o join targets t on t.id = o.target_id left join people p on p.id = o.person_id
        left join accounts a on a.id = o.account_id
@@ -240,6 +267,7 @@ export async function getChangeSet(db: Q, id: string): Promise<ChangeSetView & {
       kind: o.kind,
       summary: o.summary,
       payload: o.payload,
+      privileged: o.privileged ?? false,
       before: o.before,
       noop: o.noop,
       reversible: o.reversible,
@@ -273,7 +301,7 @@ export async function approveChangeSet(
 ): Promise<ChangeSetView> {
   const set = await setRow(tx.client, id, true);
   if (set.status !== 'awaiting_approval') throw wrongState(set, 'approved', ['awaiting approval']);
-  if (ctx.actor.type === 'operator' && set.created_by === actorName(ctx))
+  if (ctx.actor.type !== 'system' && set.created_by_id === `${ctx.actor.type}:${ctx.actor.id}`)
     throw new GatehouseError(
       ChangeSetErrors.selfApproval,
       `you asked for change set #${set.seq}; someone else must approve it`,
@@ -370,7 +398,7 @@ function inverseOf(op: DoneOp): { payload: OpPayload; summary: string; irreversi
   const b = op.before ?? {};
   switch (p.kind) {
     case 'create_account':
-      return [{ payload: { kind: 'delete_account' }, summary: `delete the account created by #${op.seq}` }];
+      return [{ payload: { kind: 'delete_account' }, summary: 'delete the account it created' }];
     case 'rename_account':
       return [
         {

@@ -27,7 +27,15 @@ describe.skipIf(slapdSkipReason())(
     let h: ProvisioningHarness;
     let slapd: Slapd;
     const rows: Record<string, string> = {};
-    const row = (id: string, first: string, last: string, status = 'active', term = '') =>
+    const row = (
+      id: string,
+      first: string,
+      last: string,
+      status = 'active',
+      term = '',
+      dept = 'Sales',
+      manager = '',
+    ) =>
       (rows[id] = [
         id,
         first,
@@ -35,12 +43,12 @@ describe.skipIf(slapdSkipReason())(
         '',
         '',
         '',
-        'Sales',
+        dept,
         'Rep',
         'CC1',
         'Berlin',
         'Europe/Berlin',
-        '',
+        manager,
         'employee',
         status,
         '2020-01-01',
@@ -68,6 +76,16 @@ describe.skipIf(slapdSkipReason())(
       }
     }
 
+    async function managerOf(uid: string): Promise<string[]> {
+      const c = slapd.client('root');
+      try {
+        const [e] = await c.searchAll(slapd.usersDn, { filter: `(uid=${uid})`, attributes: ['manager'] });
+        return e?.attributes.manager ?? [];
+      } finally {
+        await c.close();
+      }
+    }
+
     beforeAll(async () => {
       h = await provisioningHarness();
       slapd = await startSlapd();
@@ -85,7 +103,12 @@ describe.skipIf(slapdSkipReason())(
           'corp-ldap': {
             account: {
               namingAttribute: 'uid',
-              attributes: { uid: 'person.username', cn: 'person.displayName', sn: 'person.lastName' },
+              attributes: {
+                uid: 'person.username',
+                cn: 'person.displayName',
+                sn: 'person.lastName',
+                manager: 'manager.account',
+              },
             },
             deprovision: { action: 'delete', quarantineDays: 30 },
           },
@@ -96,7 +119,7 @@ describe.skipIf(slapdSkipReason())(
           { name: 'Remote access', grants: [{ target: 'corp-ldap', entitlement: 'vpn' }] },
         ],
         rules: [
-          { name: 'Everyone', when: 'true', roles: ['Staff'] },
+          { name: 'Everyone but the board', when: 'person.department != "Board"', roles: ['Staff'] },
           { name: 'Sales', when: 'person.department == "Sales"', roles: ['Sales'] },
         ],
       });
@@ -249,6 +272,28 @@ describe.skipIf(slapdSkipReason())(
       expect(expired.trigger).toBe('schedule');
       expect(expired.status).toBe('applied');
       expect((await entry('tim.temp'))!.groups).toEqual(['sales', 'staff']);
+    });
+    it('a report whose manager gets an account later is recomputed to point at it', async () => {
+      let seq = await h.lastSeq();
+      row('M1', 'Meg', 'Manager', 'active', '', 'Board');
+      row('R1', 'Rex', 'Report', 'active', '', 'Sales', 'M1');
+      await hr();
+      await h.settled(seq, 'the report joining');
+      expect(await entry('meg.manager')).toBeUndefined();
+      expect(await managerOf('rex.report')).toEqual([]);
+
+      seq = await h.lastSeq();
+      row('M1', 'Meg', 'Manager', 'active', '', 'Sales');
+      await hr();
+      const set = await h.settled(seq, "the manager's account");
+      expect(set.status).toBe('applied');
+      const follow = await h.settled(set.seq, 'the report recomputed');
+      expect(follow).toMatchObject({
+        trigger: 'schedule',
+        title: 'Scheduled: their manager has a new account',
+        status: 'applied',
+      });
+      expect(await managerOf('rex.report')).toEqual([`uid=meg.manager,${slapd.usersDn}`]);
     });
   },
 );

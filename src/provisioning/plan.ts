@@ -143,6 +143,7 @@ export interface ApprovalReason {
 
 export interface BlockedGrant {
   personId: string;
+  personName: string;
   rule: string;
   reason: string;
   items: { targetName: string; key: string; displayName: string }[];
@@ -154,7 +155,7 @@ export interface ChangeSetDraft {
   ops: PlannedOp[];
   approvalReasons: ApprovalReason[];
   blocked: BlockedGrant[];
-  warnings: { personId: string; target?: string; attribute?: string; message: string }[];
+  warnings: { personId: string; personName: string; target?: string; attribute?: string; message: string }[];
 }
 
 /** The mass-change brake: per target, disables and deletes as a share of its active accounts. */
@@ -170,6 +171,10 @@ export async function massChangeReasons(
       set.add(op.accountId ?? op.personId);
       removals.set(op.targetName, set);
     }
+  const brakeOf = (target: string) =>
+    policy.targets.get(target)?.policy.massChange ?? policy.document.settings.massChange;
+  // Below the minimum the brake never acts: no need to count the target's accounts (a single leaver costs nothing).
+  for (const [target, set] of removals) if (set.size < brakeOf(target).minimum) removals.delete(target);
   if (!removals.size) return [];
   const ids = [...removals.keys()].map((n) => policy.targets.get(n)?.id).filter((x): x is string => !!x);
   const r = await db.query<{ name: string; active: number }>(
@@ -181,7 +186,7 @@ export async function massChangeReasons(
   const reasons: ApprovalReason[] = [];
   for (const row of r.rows) {
     const n = removals.get(row.name)?.size ?? 0;
-    const brake = policy.targets.get(row.name)?.policy.massChange ?? policy.document.settings.massChange;
+    const brake = brakeOf(row.name);
     const share = row.active > 0 ? n / row.active : 1;
     if (n >= brake.minimum && share > brake.threshold)
       reasons.push({
@@ -212,6 +217,7 @@ export async function draftChangeSet(
     for (const p of plan.problems)
       warnings.push({
         personId: p.personId,
+        personName: nameOf.get(p.personId) ?? p.personId,
         ...(p.targetName ? { target: p.targetName } : {}),
         ...(p.attribute ? { attribute: p.attribute } : {}),
         message: p.message,
@@ -220,12 +226,19 @@ export async function draftChangeSet(
       if (f.existing) {
         warnings.push({
           personId: f.personId,
+          personName: nameOf.get(f.personId) ?? f.personId,
           message: `already holds both sides of SoD rule "${f.rule}": ${f.reason}`,
         });
         continue;
       }
       if (f.action === 'block')
-        blocked.push({ personId: f.personId, rule: f.rule, reason: f.reason, items: f.items });
+        blocked.push({
+          personId: f.personId,
+          personName: nameOf.get(f.personId) ?? f.personId,
+          rule: f.rule,
+          reason: f.reason,
+          items: f.items,
+        });
       else
         approvalReasons.push({
           kind: 'sod',
@@ -278,7 +291,8 @@ export async function recordChangeSet(
   policyVersion: number,
   opts: RecordOptions,
 ): Promise<RecordedChangeSet | null> {
-  if (!draft.ops.length && !draft.blocked.length) return null;
+  // Only withheld grants: worth a record when something happened (an HR event, a policy), not on every recompute.
+  if (!draft.ops.length && (!draft.blocked.length || opts.trigger === 'recompute')) return null;
   const now = ctx.clock.now();
   const triggeredAt = opts.triggeredAt ?? now;
   const status: ChangeSetStatus = !draft.ops.length
@@ -290,8 +304,8 @@ export async function recordChangeSet(
   const people = new Set(draft.ops.map((o) => o.personId).concat(draft.blocked.map((b) => b.personId)));
   const r = await tx.client.query<{ seq: number }>(
     `insert into change_sets (id, title, trigger, trigger_refs, status, approval_reasons, blocked, warnings, people_count,
-       op_count, policy_version, triggered_at, created_by, created_at, undo_of)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) returning seq`,
+       op_count, policy_version, triggered_at, created_by, created_by_id, created_at, undo_of)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) returning seq`,
     [
       id,
       draft.title,
@@ -306,6 +320,7 @@ export async function recordChangeSet(
       policyVersion,
       triggeredAt,
       ctx.actor.name ?? ctx.actor.id,
+      `${ctx.actor.type}:${ctx.actor.id}`,
       now,
       opts.undoOf ?? null,
     ],

@@ -5,7 +5,7 @@
  */
 import type { AttributeValue, Scalar } from '../connectors/kit/types.ts';
 import type { CatalogEntitlement, CompiledPolicy, CompiledTarget } from '../policy/compile.ts';
-import type { ManagerFacts, PersonFacts } from '../policy/expressions.ts';
+import { celRecord, type CelRecord, type ManagerFacts, type PersonFacts } from '../policy/expressions.ts';
 
 export type AccountState = 'active' | 'disabled' | 'quarantined' | 'deleted';
 
@@ -187,6 +187,8 @@ export function rolesOf(
   assignments: PlanAssignment[],
   now: Date,
   problems?: PlanProblem[],
+  /** The person's facts already converted (`celRecord`), when the caller evaluates more for them. */
+  personCel: CelRecord = celRecord(person.facts),
 ): Map<string, Because[]> {
   const roles = new Map<string, Because[]>();
   const add = (role: string, because: Because) => {
@@ -195,7 +197,7 @@ export function rolesOf(
     else roles.set(role, [because]);
   };
   for (const rule of policy.rules) {
-    const r = rule.when.evaluate({ person: person.facts });
+    const r = rule.when.evaluate({ person: personCel });
     if (!r.ok) {
       problems?.push({ personId: person.id, targetName: '', message: `rule "${rule.name}": ${r.error}` });
       continue;
@@ -321,12 +323,14 @@ export function planPeople(input: PlanInput): PersonPlan[] {
   const { policy, now } = input;
   const stage1 = input.people.map((person) => {
     const problems: PlanProblem[] = [];
-    const roles = rolesOf(policy, person, input.assignments.get(person.id) ?? [], now, problems);
+    // Converted to CEL once: the rules and every target's mapping read the same facts.
+    const personCel = celRecord(person.facts);
+    const roles = rolesOf(policy, person, input.assignments.get(person.id) ?? [], now, problems, personCel);
     const entitled = entitlementsOf(policy, roles);
     const known = (input.accounts.get(person.id) ?? []).filter((a) => a.state !== 'deleted');
     const held = new Set(known.flatMap((a) => a.memberships));
     const sod = checkSod(policy, person.id, roles, entitled, held);
-    return { person, problems, roles, entitled, known, sod };
+    return { person, personCel, problems, roles, entitled, known, sod };
   });
   // Who gets a new account where in this batch: a report's manager attribute then refers to it.
   const creating = new Set<string>();
@@ -335,7 +339,7 @@ export function planPeople(input: PlanInput): PersonPlan[] {
       if (lifecycleWants(s.person.facts.status, e.target).present && !s.known.some((a) => a.targetName === t))
         creating.add(`${s.person.id}\u0000${t}`);
 
-  return stage1.map(({ person, problems, roles, entitled, known, sod }) => {
+  return stage1.map(({ person, personCel, problems, roles, entitled, known, sod }) => {
     const desired: DesiredTarget[] = [];
     const ops: PlannedOp[] = [];
     const byTarget = new Map(known.map((a) => [a.targetName, a]));
@@ -357,7 +361,7 @@ export function planPeople(input: PlanInput): PersonPlan[] {
         });
 
       if (wants.present && target && e) {
-        const attributes = mapAttributes(input, person, target, problems);
+        const attributes = mapAttributes(input, person, personCel, target, problems);
         const grants = [...e.grants.values()];
         desired.push({
           targetName,
@@ -468,6 +472,7 @@ export function planPeople(input: PlanInput): PersonPlan[] {
   function mapAttributes(
     input: PlanInput,
     person: PlanPerson,
+    personCel: CelRecord,
     target: CompiledTarget,
     problems: PlanProblem[],
   ): Record<string, AttributeValue> {
@@ -487,9 +492,11 @@ export function planPeople(input: PlanInput): PersonPlan[] {
           workEmail: null,
           account: null,
         };
+    const managerCel = celRecord(manager);
+    const targetCel = celRecord({ name: target.name });
     const out: Record<string, AttributeValue> = {};
     for (const [attr, expr] of target.attributes) {
-      const r = expr.evaluate({ person: person.facts, manager, target: { name: target.name } });
+      const r = expr.evaluate({ person: personCel, manager: managerCel, target: targetCel });
       if (!r.ok) {
         // A null field in an expression means "no value"; anything else is a policy mistake worth showing.
         // A broken expression leaves the attribute as it is on the target.

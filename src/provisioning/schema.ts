@@ -86,6 +86,8 @@ export const changeSets = pgTable(
     /** When the HR event(s) took effect: the start of the HR-event-to-target latency. */
     triggeredAt: timestamp('triggered_at', { withTimezone: true }).notNull(),
     createdBy: text('created_by').notNull(),
+    /** `<actor type>:<actor id>` of who asked for it: they may not approve it. */
+    createdById: text('created_by_id').notNull().default(''),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
     decidedBy: text('decided_by'),
     decidedAt: timestamp('decided_at', { withTimezone: true }),

@@ -23,7 +23,8 @@ export const SCOPES = {
   'targets:write': 'Add, change, test and remove targets and their credentials',
   'tasks:read': 'See the tasks people do by hand on manual targets',
   'tasks:write': 'Complete or cancel tasks on manual targets',
-  'policy:read': 'See the access policy (roles, rules, mappings, SoD), the entitlement catalog and who has what',
+  'policy:read':
+    'See the access policy (roles, rules, mappings, SoD), the entitlement catalog and who has what',
   'policy:write': 'Change the access policy and the entitlement catalog; assign and revoke roles',
   'changes:read': 'See change sets (previews, status, operations) and provisioning latency',
   'changes:write': 'Recompute people, retry failed operations and undo change sets',

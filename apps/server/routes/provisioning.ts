@@ -10,6 +10,7 @@ import {
   CHANGE_SET_STATUSES,
   approveChangeSet,
   assignRole,
+  changeSetCounts,
   getChangeSet,
   latencyStats,
   listChangeSets,
@@ -158,6 +159,49 @@ export async function provisioningRoutes(app: Router, deps: AppDeps): Promise<vo
     },
   );
 
+  app.post(
+    '/policy/check',
+    {
+      config: { scope: 'policy:read' },
+      schema: {
+        tags: ['policy'],
+        summary:
+          'Check a draft policy (YAML or document) and show its impact, without storing anything: for anyone who may read the policy',
+        body: z
+          .object({
+            yaml: z.string().max(2_000_000).optional(),
+            file: z.string().max(200).optional(),
+            document: json.optional(),
+            naming: json.optional(),
+          })
+          .strict()
+          .refine((b) => (b.yaml === undefined) !== (b.document === undefined), {
+            error: 'give either yaml or document',
+          }),
+        response: {
+          200: z.object({
+            dryRun: z.boolean(),
+            version: z.number().nullable(),
+            impact: impactView,
+            changeSet: recorded,
+            namingChanged: z.boolean(),
+          }),
+        },
+      },
+    },
+    async (req) => {
+      const b = req.body;
+      const input =
+        b.yaml !== undefined
+          ? { yaml: b.yaml, ...(b.file ? { file: b.file } : {}) }
+          : { document: b.document, ...(b.naming ? { naming: b.naming } : {}) };
+      // A dry run only reads.
+      return transaction(deps.database, (tx) =>
+        applyPolicy(tx, contextOf(req, deps), jobs, input, { dryRun: true }),
+      );
+    },
+  );
+
   // ── Entitlement catalog ───────────────────────────────────────────────────────────────────────────────────────
   app.get(
     '/entitlements',
@@ -285,6 +329,19 @@ export async function provisioningRoutes(app: Router, deps: AppDeps): Promise<vo
       });
       return { items: r.items as unknown as Record<string, unknown>[], next: r.next };
     },
+  );
+
+  app.get(
+    '/change-sets/summary',
+    {
+      config: { scope: 'changes:read' },
+      schema: {
+        tags: ['change sets'],
+        summary: 'How many change sets are in each status',
+        response: { 200: z.object({ counts: z.record(z.string(), z.number()) }) },
+      },
+    },
+    async () => ({ counts: await changeSetCounts(deps.database.pool) }),
   );
 
   app.get(

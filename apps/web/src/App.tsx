@@ -22,6 +22,10 @@ const HrImportsPage = lazy(() => import('./pages/HrImportsPage'));
 const HrImportPage = lazy(() => import('./pages/HrImportPage'));
 const TargetsPage = lazy(() => import('./pages/TargetsPage'));
 const TasksPage = lazy(() => import('./pages/TasksPage'));
+const TargetPage = lazy(() => import('./pages/TargetPage'));
+const ChangeSetsPage = lazy(() => import('./pages/ChangeSetsPage'));
+const ChangeSetPage = lazy(() => import('./pages/ChangeSetPage'));
+const PolicyPage = lazy(() => import('./pages/PolicyPage'));
 
 export function App() {
   const { loading } = useSession();
@@ -74,7 +78,11 @@ export function App() {
         <Route path="hr/imports" element={<HrImportsPage />} />
         <Route path="hr/imports/:id" element={<HrImportPage />} />
         <Route path="targets" element={<TargetsPage />} />
+        <Route path="targets/:name" element={<TargetPage />} />
         <Route path="tasks" element={<TasksPage />} />
+        <Route path="change-sets" element={<ChangeSetsPage />} />
+        <Route path="change-sets/:id" element={<ChangeSetPage />} />
+        <Route path="policy" element={<PolicyPage />} />
         <Route path="audit" element={<AuditPage />} />
         <Route path="operators" element={<OperatorsPage />} />
         <Route path="tokens" element={<TokensPage />} />

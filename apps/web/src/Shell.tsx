@@ -1,11 +1,23 @@
-import { Suspense, useEffect, type ReactNode } from 'react';
+import { Suspense, useEffect, useState, type ReactNode } from 'react';
 import { Link, Outlet, useLocation } from 'react-router';
-import { Anchor, AppShell, Badge, Burger, Button, Group, NavLink, Stack, Text } from '@mantine/core';
+import {
+  Anchor,
+  AppShell,
+  Badge,
+  Burger,
+  Button,
+  Group,
+  NavLink,
+  Stack,
+  Text,
+  VisuallyHidden,
+} from '@mantine/core';
 import { useDisclosure, useMediaQuery } from '@mantine/hooks';
 import {
   IconBuildingCastle,
   IconChecklist,
   IconFileImport,
+  IconGitPullRequest,
   IconId,
   IconKey,
   IconLayoutDashboard,
@@ -13,8 +25,10 @@ import {
   IconPlugConnected,
   IconLogout,
   IconSettings,
+  IconShieldCheck,
   IconUsers,
 } from '@tabler/icons-react';
+import { api } from './api';
 import { useSession, type Scope } from './session';
 import { ROLE_COLORS, ROLE_LABELS } from './format';
 import { FullPageLoader } from './components/FullPageLoader';
@@ -33,11 +47,45 @@ const NAV: NavEntry[] = [
   { to: '/hr/imports', label: 'HR imports', icon: IconFileImport, scope: 'hr:read' },
   { to: '/targets', label: 'Targets', icon: IconPlugConnected, scope: 'targets:read' },
   { to: '/tasks', label: 'Tasks', icon: IconChecklist, scope: 'tasks:read' },
+  { to: '/change-sets', label: 'Change sets', icon: IconGitPullRequest, scope: 'changes:read' },
+  { to: '/policy', label: 'Policy', icon: IconShieldCheck, scope: 'policy:read' },
   { to: '/audit', label: 'Audit trail', icon: IconListSearch, scope: 'audit:read' },
   { to: '/operators', label: 'Operators', icon: IconUsers, scope: 'operators:read' },
   { to: '/tokens', label: 'API tokens', icon: IconKey, scope: 'tokens:read' },
   { to: '/settings', label: 'Settings', icon: IconSettings, scope: 'settings:read' },
 ];
+
+const AWAITING_LIMIT = 100;
+
+/**
+ * How many change sets wait for approval, for the navigation's badge: asked again on every page change and when a
+ * page says change sets changed (never on a timer, which would keep an idle session alive).
+ */
+function useAwaitingApproval(enabled: boolean, pathname: string): number | null {
+  const [count, setCount] = useState<number | null>(null);
+  const [nonce, setNonce] = useState(0);
+  useEffect(() => {
+    const bump = () => setNonce((n) => n + 1);
+    window.addEventListener('gatehouse:change-sets', bump);
+    return () => window.removeEventListener('gatehouse:change-sets', bump);
+  }, []);
+  useEffect(() => {
+    if (!enabled) return;
+    const ac = new AbortController();
+    api
+      .get<{ items: unknown[]; next: number | null }>(
+        '/api/v1/change-sets',
+        { status: 'awaiting_approval', limit: AWAITING_LIMIT },
+        ac.signal,
+      )
+      .then(
+        (r) => setCount(r.next !== null ? AWAITING_LIMIT + 1 : r.items.length),
+        () => undefined, // the badge is a hint; the page itself reports errors
+      );
+    return () => ac.abort();
+  }, [enabled, pathname, nonce]);
+  return enabled ? count : null;
+}
 
 function focusMain(e: React.MouseEvent<HTMLAnchorElement>) {
   e.preventDefault();
@@ -54,6 +102,7 @@ export function Shell({ children }: { children?: ReactNode }) {
   // Below the breakpoint the navbar slides off-canvas; keep it out of the tab order and a11y tree then.
   const mobile = useMediaQuery('(max-width: 900px)', false, { getInitialValueInEffect: false });
   const { blocked, Provider: ModalScope } = useModalScope();
+  const awaiting = useAwaitingApproval(can('changes:read'), location.pathname);
 
   useEffect(() => {
     returnTo.current = null;
@@ -133,6 +182,17 @@ export function Shell({ children }: { children?: ReactNode }) {
           <Stack gap={4}>
             {entries.map((n) => {
               const active = n.to === '/' ? location.pathname === '/' : location.pathname.startsWith(n.to);
+              const badge =
+                n.to === '/change-sets' && awaiting ? (
+                  <>
+                    <Badge size="sm" color="orange" variant="filled" aria-hidden data-testid="awaiting-badge">
+                      {awaiting > AWAITING_LIMIT ? `${AWAITING_LIMIT}+` : awaiting}
+                    </Badge>
+                    <VisuallyHidden>
+                      {`, ${awaiting > AWAITING_LIMIT ? `more than ${AWAITING_LIMIT}` : awaiting} awaiting approval`}
+                    </VisuallyHidden>
+                  </>
+                ) : undefined;
               return (
                 <NavLink
                   key={n.to}
@@ -140,6 +200,7 @@ export function Shell({ children }: { children?: ReactNode }) {
                   to={n.to}
                   label={n.label}
                   leftSection={<n.icon size={18} stroke={1.7} aria-hidden />}
+                  rightSection={badge}
                   active={active}
                   aria-current={active ? 'page' : undefined}
                   className={active ? 'nav-active' : undefined}

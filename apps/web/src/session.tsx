@@ -39,7 +39,12 @@ export type Scope =
   | 'targets:read'
   | 'targets:write'
   | 'tasks:read'
-  | 'tasks:write';
+  | 'tasks:write'
+  | 'policy:read'
+  | 'policy:write'
+  | 'changes:read'
+  | 'changes:write'
+  | 'changes:approve';
 
 export function hasScope(scopes: readonly string[] | undefined, needed: Scope): boolean {
   if (!scopes) return false;

@@ -33,6 +33,7 @@ import {
   type PersonView,
 } from '../components/people';
 import { formatDateTime } from '../format';
+import { AccessSection } from '../components/access';
 
 export default function PersonPage() {
   const { can } = useSession();
@@ -248,6 +249,10 @@ function PersonView({ detail }: { detail: PersonDetail }) {
           </Fact>
           <Fact label="Preferred name">{p.preferredName}</Fact>
         </Facts>
+      </Section>
+
+      <Section title="Access" id="person-access">
+        <AccessSection personId={p.id} name={p.displayName} />
       </Section>
 
       <Section title="Personal data" id="person-personal">

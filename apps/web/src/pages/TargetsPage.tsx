@@ -1,6 +1,8 @@
 import { useEffect, useState } from 'react';
+import { Link } from 'react-router';
 import {
   Alert,
+  Anchor,
   Badge,
   Button,
   Checkbox,
@@ -145,7 +147,9 @@ function Targets() {
               {items.map((t) => (
                 <Table.Tr key={t.id} data-target={t.name}>
                   <Table.Td>
-                    <Text fw={500}>{t.name}</Text>
+                    <Anchor component={Link} to={`/targets/${encodeURIComponent(t.name)}`} fw={500}>
+                      {t.name}
+                    </Anchor>
                   </Table.Td>
                   <Table.Td>{titles[t.connector] ?? t.connector}</Table.Td>
                   <Table.Td>

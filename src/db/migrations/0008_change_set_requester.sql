@@ -1,0 +1,1 @@
+ALTER TABLE "change_sets" ADD COLUMN "created_by_id" text DEFAULT '' NOT NULL;
