@@ -1,0 +1,105 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runImport } from '../hr/index.ts';
+import { Jobs } from '../jobs/index.ts';
+import { systemClock } from '../kit/clock.ts';
+import { silentLogger } from '../kit/log.ts';
+import { ALL_QUEUES } from '../runtime/queues.ts';
+import { testContext } from '../testing/context.ts';
+import { createTestDatabase, type TestDatabase } from '../testing/db.ts';
+import { parseFilter } from './filter.ts';
+import { SqlParams, compileSql } from './sql.ts';
+import { ENTERPRISE_USER, HR_USER, resolveUserAttribute } from './users.ts';
+
+/**
+ * SCIM User filters over the real identity store: people loaded by an HR import, queried with filters compiled to
+ * SQL over `people` — core, enterprise and Gatehouse HR attributes, schema-qualified or not.
+ */
+let database: TestDatabase;
+let jobs: Jobs;
+
+const CSV = [
+  'employee_id,first_name,last_name,department,title,cost_center,manager_id,worker_type,status,hire_date,termination_date',
+  'E1,Barbara,Jensen,Sales,Tour Guide,CC1,,employee,active,2020-01-01,',
+  'E2,Jim,Smith,Sales,Rep,CC1,E1,contractor,active,2021-06-01,',
+  "E3,Sean,O'Malley,Engineering,Engineer,CC2,E1,employee,terminated,2019-01-01,2025-01-31",
+  'E4,Zoë,Ångström,Engineering,,CC2,E1,intern,active,2026-01-05,',
+].join('\n');
+
+async function employees(filter: string): Promise<string[]> {
+  const params = new SqlParams();
+  const where = compileSql(parseFilter(filter), resolveUserAttribute, params);
+  const r = await database.pool.query<{ employee_id: string }>(
+    `select p.employee_id from people p where ${where} order by p.employee_id`,
+    params.values,
+  );
+  return r.rows.map((x) => x.employee_id);
+}
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  jobs = new Jobs({
+    pool: database.pool,
+    log: silentLogger,
+    clock: systemClock,
+    queues: ALL_QUEUES,
+    workerId: 'scim-test',
+    concurrency: 1,
+  });
+  await jobs.start({ work: false });
+  const r = await runImport({ database, jobs }, testContext(), {
+    source: 'workday',
+    origin: 'cli',
+    fileName: 'hr.csv',
+    content: Buffer.from(CSV),
+    dryRun: false,
+  });
+  expect(r.errors).toEqual([]);
+});
+afterAll(async () => {
+  await jobs?.stop(5000);
+  await database?.drop();
+});
+
+describe('SCIM User filters over people', () => {
+  it('filters on core attributes: userName, name, emails, active, externalId', async () => {
+    expect(await employees('userName eq "barbara.jensen"')).toEqual(['E1']);
+    expect(await employees('USERNAME eq "BARBARA.JENSEN"')).toEqual(['E1']);
+    expect(await employees('name.familyName co "O\'Malley"')).toEqual(['E3']);
+    expect(await employees('name.givenName sw "j"')).toEqual(['E2']);
+    // Sean arrived already terminated: he never got a work email.
+    expect(await employees('emails[type eq "work" and value ew "@example.com"]')).toEqual(['E1', 'E2', 'E4']);
+    expect(await employees('emails pr')).toEqual(['E1', 'E2', 'E4']);
+    expect(await employees('emails.value eq "jim.smith@example.com"')).toEqual(['E2']);
+    expect(await employees('active eq false')).toEqual(['E3']);
+    expect(await employees('externalId eq "E4"')).toEqual(['E4']);
+    expect(await employees('externalId eq "e4"')).toEqual([]);
+    expect(await employees('userType eq "intern" or title pr and not (title eq "Rep")')).toEqual([
+      'E1',
+      'E3',
+      'E4',
+    ]);
+    expect(await employees('displayName co "ångström"')).toEqual(['E4']);
+  });
+
+  it('filters on the enterprise and Gatehouse HR extensions, qualified or not', async () => {
+    expect(await employees(`${ENTERPRISE_USER}:department eq "Engineering"`)).toEqual(['E3', 'E4']);
+    expect(await employees('costCenter eq "CC1"')).toEqual(['E1', 'E2']);
+    expect(await employees(`${HR_USER}:workerType eq "contractor"`)).toEqual(['E2']);
+    expect(await employees(`${HR_USER}:hireDate ge "2021-01-01T00:00:00Z"`)).toEqual(['E2', 'E4']);
+    expect(await employees(`${HR_USER}:terminationDate pr`)).toEqual(['E3']);
+    const barbara = (await database.pool.query(`select id from people where employee_id = 'E1'`)).rows[0]
+      .id as string;
+    expect(await employees(`${ENTERPRISE_USER}:manager.value eq "${barbara}"`)).toEqual(['E2', 'E3', 'E4']);
+  });
+
+  it('keeps injection attempts as values and refuses attributes Users do not have', async () => {
+    expect(await employees(`userName eq "barbara.jensen' or '1'='1"`)).toEqual([]);
+    expect(await employees('name.familyName co "%"')).toEqual([]);
+    expect(() =>
+      compileSql(parseFilter(`${ENTERPRISE_USER}:userName eq "x"`), resolveUserAttribute, new SqlParams()),
+    ).toThrow(/no attribute/);
+    expect(() => compileSql(parseFilter('password eq "x"'), resolveUserAttribute, new SqlParams())).toThrow(
+      /no attribute/,
+    );
+  });
+});
