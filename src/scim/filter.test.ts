@@ -1,17 +1,27 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isGatehouseError } from '../kit/errors.ts';
-import { ROOT } from '../testing/processes.ts';
 import { MAX_DEPTH, formatFilter, parseFilter, type FilterNode } from './filter.ts';
 
-/** RFC 7644 §3.4.2.2 Figure 2, verbatim from ../shared/vectors.md. */
-function figure2(): string[] {
-  const text = readFileSync(join(ROOT, '..', 'shared', 'vectors.md'), 'utf8');
-  const section = text.slice(text.indexOf('## RFC 7644 §3.4.2.2 Figure 2'));
-  const block = /```\n([\s\S]*?)```/.exec(section)![1]!;
-  return block.split('\n').filter((l) => l.trim());
-}
+/** RFC 7644 §3.4.2.2 Figure 2, verbatim (the example filters, one per line). */
+const FIGURE_2 = [
+  'userName eq "bjensen"',
+  'name.familyName co "O\'Malley"',
+  'userName sw "J"',
+  'urn:ietf:params:scim:schemas:core:2.0:User:userName sw "J"',
+  'title pr',
+  'meta.lastModified gt "2011-05-13T04:42:34Z"',
+  'meta.lastModified ge "2011-05-13T04:42:34Z"',
+  'meta.lastModified lt "2011-05-13T04:42:34Z"',
+  'meta.lastModified le "2011-05-13T04:42:34Z"',
+  'title pr and userType eq "Employee"',
+  'title pr or userType eq "Intern"',
+  'schemas eq "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"',
+  'userType eq "Employee" and (emails co "example.com" or emails.value co "example.org")',
+  'userType ne "Employee" and not (emails co "example.com" or emails.value co "example.org")',
+  'userType eq "Employee" and (emails.type eq "work")',
+  'userType eq "Employee" and emails[type eq "work" and value co "@example.com"]',
+  'emails[type eq "work" and value co "@example.com"] or ims[type eq "xmpp" and value co "@foo.com"]',
+];
 
 function error(text: string, lenient = false): string {
   try {
@@ -32,9 +42,7 @@ const eq = (attribute: string, value: unknown, extra: object = {}) => ({
 
 describe('SCIM filter parser', () => {
   it('parses every filter of RFC 7644 Figure 2, and its own output back to the same tree', () => {
-    const filters = figure2();
-    expect(filters).toHaveLength(17);
-    for (const f of filters) {
+    for (const f of FIGURE_2) {
       const tree = parseFilter(f);
       expect(parseFilter(formatFilter(tree)), f).toEqual(tree);
     }
