@@ -49,6 +49,15 @@ export function likeLiteral(value: string): string {
   return value.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
+/**
+ * Case-insensitive comparison folds both sides with ICU's root collation: `lower()` under the database's own locale
+ * leaves non-ASCII letters alone in a `C` database (Å stays Å), and SCIM names are full of them. PostgreSQL builds
+ * from Debian, Ubuntu, the PGDG packages and the embedded binaries all have ICU.
+ */
+function fold(sql: string): string {
+  return `lower((${sql}) collate "und-x-icu")`;
+}
+
 export class SqlParams {
   readonly values: unknown[] = [];
   add(v: unknown): string {
@@ -70,7 +79,7 @@ function compare(
     throw invalid(`${where}: "${op}" cannot compare with null`);
   }
   const text = attr.type === 'string' && !attr.caseExact;
-  const col = text ? `lower(${attr.sql})` : attr.sql;
+  const col = text ? fold(attr.sql) : attr.sql;
   switch (attr.type) {
     case 'boolean':
       if (typeof value !== 'boolean')
@@ -101,7 +110,7 @@ function compare(
           : '';
   const bound = (v: unknown) => {
     const p = params.add(v);
-    return text ? `lower(${p})` : `${p}${cast}`;
+    return text ? fold(`${p}::text`) : `${p}${cast}`;
   };
   let sql: string;
   switch (op) {
