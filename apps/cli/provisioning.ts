@@ -33,6 +33,7 @@ import {
 import { applyPolicy, exportPolicy, type ApplyPolicyResult } from '../../src/provisioning/policy-apply.ts';
 import type { Runtime } from '../../src/runtime/index.ts';
 import { openConnector } from '../../src/targets/index.ts';
+import { findPersonId } from '../../src/identities/index.ts';
 import { cliContext, config, jsonOption, run, withRuntime } from './common.ts';
 import { table, type Out } from './output.ts';
 import { api } from './remote.ts';
@@ -119,22 +120,6 @@ function recordedLine(r: RecordedChangeSet | null, out: Out, nothing = 'Nothing 
     out.line(
       `Change set #${r.seq}: ${r.opCount} operation${r.opCount === 1 ? '' : 's'}, ${r.status.replace(/_/g, ' ')}.${r.status === 'awaiting_approval' ? ` Approve with: gatehouse changes approve ${r.seq}` : ''} Show it with: gatehouse changes show ${r.seq}`,
     );
-}
-
-async function personIdOf(rt: Runtime, who: string): Promise<string> {
-  const r = await rt.database.pool.query<{ id: string }>(
-    `select id from people where (id::text = $1 or employee_id = $1 or lower(username) = lower($1)) and merged_into is null limit 2`,
-    [who],
-  );
-  if (r.rows.length !== 1)
-    throw new GatehouseError(
-      'person_not_found',
-      r.rows.length
-        ? `"${who}" matches more than one person; give the person id`
-        : `no person "${who}" (give an id, employee id or username)`,
-      { status: 404 },
-    );
-  return r.rows[0]!.id;
 }
 
 export function registerProvisioningCommands(program: Command): void {
@@ -550,7 +535,7 @@ export function registerProvisioningCommands(program: Command): void {
             cfg,
             'access',
             async (rt) => {
-              const id = await personIdOf(rt, who);
+              const id = await findPersonId(rt.database.pool, who);
               const changeSet = o.recompute
                 ? await transaction(rt.database, (tx) =>
                     recompute(tx, cliContext(rt), { jobs: rt.jobs }, [id]),

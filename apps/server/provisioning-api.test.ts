@@ -310,6 +310,13 @@ describe.skipIf(slapdSkipReason())('provisioning API', () => {
     );
     const ann = (await database.pool.query(`select id from people where employee_id = 'P1'`)).rows[0]
       .id as string;
+    // Recomputing or previewing someone who does not exist says who, instead of "nothing to change".
+    const ghost = '00000000-0000-4000-8000-000000000001';
+    for (const url of ['/change-sets', '/change-sets/preview']) {
+      const r = await call('admin', 'POST', url, { personIds: [ann, ghost] });
+      expect(r.statusCode, url).toBe(404);
+      expect(r.json()).toMatchObject({ code: 'person_not_found', detail: `no person with id ${ghost}` });
+    }
     const bad = await call('admin', 'POST', '/assignments', { personId: ann, role: 'Nope', reason: '' });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().errors.map((e: { field: string }) => e.field)).toEqual(['role', 'reason']);

@@ -1,4 +1,6 @@
 import type pg from 'pg';
+import { GatehouseError } from '../kit/errors.ts';
+import { PeopleErrors } from './people.ts';
 
 type Q = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
 
@@ -116,4 +118,40 @@ export async function directReportsOf(db: Q, managerIds: readonly string[]): Pro
     [managerIds],
   );
   return r.rows.map((x) => x.id);
+}
+
+/** A person by id, employee id or username (as a person would type it on the command line). */
+export async function findPersonId(db: Q, who: string): Promise<string> {
+  const r = await db.query<{ id: string }>(
+    `select id from people where (id::text = $1 or employee_id = $1 or lower(username) = lower($1))
+       and merged_into is null limit 2`,
+    [who],
+  );
+  if (r.rows.length !== 1)
+    throw new GatehouseError(
+      PeopleErrors.notFound,
+      r.rows.length
+        ? `"${who}" matches more than one person; give the person id`
+        : `no person "${who}" (give an id, employee id or username)`,
+      { status: 404 },
+    );
+  return r.rows[0]!.id;
+}
+
+/** Refuse ids that are not people (or were merged away), naming each one. */
+export async function requirePeople(db: Q, ids: readonly string[]): Promise<void> {
+  const r = await db.query<{ id: string }>(
+    `select u.id::text as id from unnest($1::uuid[]) as u(id)
+     where not exists (select 1 from people p where p.id = u.id and p.merged_into is null)`,
+    [ids],
+  );
+  if (r.rows.length)
+    throw new GatehouseError(
+      PeopleErrors.notFound,
+      `no person with id ${r.rows.map((x) => x.id).join(', ')}`,
+      {
+        status: 404,
+        problems: r.rows.map((x) => ({ field: 'personIds', message: 'no such person', value: x.id })),
+      },
+    );
 }

@@ -19,4 +19,11 @@ export {
   type DuplicateView,
 } from './duplicates.ts';
 export { renameOffer, acceptRename, RenameErrors } from './rename.ts';
-export { directReportsOf, peopleFacts, personIdsPage, type PersonFactsRow } from './facts.ts';
+export {
+  directReportsOf,
+  findPersonId,
+  peopleFacts,
+  personIdsPage,
+  requirePeople,
+  type PersonFactsRow,
+} from './facts.ts';

@@ -4,6 +4,8 @@
  */
 import type pg from 'pg';
 import { appendAudit } from '../audit/index.ts';
+import type { AttributeValue } from '../connectors/kit/types.ts';
+import { PeopleErrors, requirePeople } from '../identities/index.ts';
 import type { Tx } from '../db/pool.ts';
 import type { Jobs } from '../jobs/index.ts';
 import type { CommandContext } from '../kit/context.ts';
@@ -16,9 +18,12 @@ import {
   loadPlanInput,
   massChangeReasons,
   recordChangeSet,
+  type ApprovalReason,
+  type BlockedGrant,
+  type ChangeSetDraft,
   type RecordedChangeSet,
 } from './plan.ts';
-import { planPeople, rolesOf, type Because, type OpPayload, type PlannedOp } from './planner.ts';
+import { planPeople, type Because, type OpPayload, type PlannedOp } from './planner.ts';
 import { CHANGE_SET_STATUSES, type ChangeSetStatus, type OpStatus } from './schema.ts';
 
 type Q = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
@@ -39,15 +44,10 @@ export interface ChangeSetView {
   trigger: string;
   triggerRefs: Record<string, unknown>;
   status: ChangeSetStatus;
-  approvalReasons: { kind: string; message: string; personId?: string; target?: string; rule?: string }[];
-  blocked: {
-    personId: string;
-    personName?: string;
-    rule: string;
-    reason: string;
-    items: { targetName: string; key: string; displayName: string }[];
-  }[];
-  warnings: { personId: string; personName?: string; target?: string; attribute?: string; message: string }[];
+  approvalReasons: ApprovalReason[];
+  /** `personName` is missing on change sets recorded before names were kept with them. */
+  blocked: (Omit<BlockedGrant, 'personName'> & { personName?: string })[];
+  warnings: (Omit<ChangeSetDraft['warnings'][number], 'personName'> & { personName?: string })[];
   peopleCount: number;
   opCount: number;
   counts: Record<OpStatus, number>;
@@ -407,10 +407,7 @@ function inverseOf(op: DoneOp): { payload: OpPayload; summary: string; irreversi
         },
       ];
     case 'update_account': {
-      const before = (b.attributes ?? {}) as Record<
-        string,
-        import('../connectors/kit/types.ts').AttributeValue
-      >;
+      const before = (b.attributes ?? {}) as Record<string, AttributeValue>;
       const changes = p.changes.map((c) => ({
         attribute: c.attribute,
         from: c.to,
@@ -434,10 +431,7 @@ function inverseOf(op: DoneOp): { payload: OpPayload; summary: string; irreversi
     case 'remove_member':
       return [{ payload: { ...p, kind: 'add_member' }, summary: `add to ${p.key} again` }];
     case 'delete_account': {
-      const attributes = (b.attributes ?? {}) as Record<
-        string,
-        import('../connectors/kit/types.ts').AttributeValue
-      >;
+      const attributes = (b.attributes ?? {}) as Record<string, AttributeValue>;
       return [
         {
           payload: {
@@ -562,6 +556,7 @@ export async function recompute(
   personIds: string[],
   opts: { hold?: boolean; title?: string } = {},
 ): Promise<RecordedChangeSet | null> {
+  await requirePeople(tx.client, personIds);
   const policy = await loadPolicy(tx.client);
   const draft = await draftChangeSet(
     tx.client,
@@ -578,6 +573,7 @@ export async function recompute(
 
 /** A preview of what recomputing these people would do, without recording anything. */
 export async function previewPeople(db: Q, personIds: string[], now: Date) {
+  await requirePeople(db, personIds);
   const policy = await loadPolicy(db);
   const draft = await draftChangeSet(db, policy, personIds, now, 'Preview');
   return {
@@ -624,7 +620,7 @@ export async function personAccess(db: Q, personId: string, now: Date): Promise<
   const policy = await loadPolicy(db);
   const input = await loadPlanInput(db, policy, [personId], now);
   if (!input.people.length)
-    throw new GatehouseError('person_not_found', `no person ${personId}`, { status: 404 });
+    throw new GatehouseError(PeopleErrors.notFound, `no person ${personId}`, { status: 404 });
   const [plan] = planPeople(input);
   const known = input.accounts.get(personId) ?? [];
   const targets: AccessItem[] = plan!.desired.map((d) => {
@@ -705,7 +701,8 @@ export async function assignRole(
   const now = ctx.clock.now();
   const input0 = await loadPlanInput(tx.client, policy, [input.personId], now);
   const person = input0.people[0];
-  if (!person) throw new GatehouseError('person_not_found', `no person ${input.personId}`, { status: 404 });
+  if (!person)
+    throw new GatehouseError(PeopleErrors.notFound, `no person ${input.personId}`, { status: 404 });
   const id = ctx.ids();
   const with_ = [
     ...(input0.assignments.get(person.id) ?? []),
@@ -783,8 +780,6 @@ export async function revokeAssignment(
   });
   return recompute(tx, ctx, deps, [a.person_id], { title: `Revoke ${a.role}` });
 }
-
-export { rolesOf };
 
 // ── Latency ─────────────────────────────────────────────────────────────────────────────────────────────────────
 

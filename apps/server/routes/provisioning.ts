@@ -73,6 +73,30 @@ const impactView = z.object({
   truncated: z.boolean(),
 });
 
+/** A policy as YAML (with the file name for problems) or as a document with the naming standards. */
+const policyBody = z.object({
+  yaml: z.string().max(2_000_000).optional(),
+  file: z.string().max(200).optional(),
+  document: json.optional(),
+  naming: json.optional(),
+});
+const eitherYamlOrDocument = (b: { yaml?: string | undefined; document?: unknown }) =>
+  (b.yaml === undefined) !== (b.document === undefined);
+
+function policyInput(b: z.output<typeof policyBody>) {
+  return b.yaml !== undefined
+    ? { yaml: b.yaml, ...(b.file ? { file: b.file } : {}) }
+    : { document: b.document, ...(b.naming ? { naming: b.naming } : {}) };
+}
+
+const policyResult = z.object({
+  dryRun: z.boolean(),
+  version: z.number().nullable(),
+  impact: impactView,
+  changeSet: recorded,
+  namingChanged: z.boolean(),
+});
+
 export async function provisioningRoutes(app: Router, deps: AppDeps): Promise<void> {
   const openDeps: OpenDeps = {
     database: deps.database,
@@ -118,39 +142,21 @@ export async function provisioningRoutes(app: Router, deps: AppDeps): Promise<vo
         tags: ['policy'],
         summary:
           'Check and apply a policy, given as YAML (`yaml`) or as a document (`document`, with `naming`). With `dryRun` nothing is stored: the answer says who would gain and who would lose what. Problems come back as 422 with the path (and for YAML the line) of each',
-        body: z
-          .object({
-            yaml: z.string().max(2_000_000).optional(),
-            file: z.string().max(200).optional(),
-            document: json.optional(),
-            naming: json.optional(),
+        body: policyBody
+          .extend({
             dryRun: z.boolean().default(false),
             comment: z.string().max(500).optional(),
             hold: z.boolean().optional().describe('Keep the resulting change set for a person to approve'),
           })
           .strict()
-          .refine((b) => (b.yaml === undefined) !== (b.document === undefined), {
-            error: 'give either yaml or document',
-          }),
-        response: {
-          200: z.object({
-            dryRun: z.boolean(),
-            version: z.number().nullable(),
-            impact: impactView,
-            changeSet: recorded,
-            namingChanged: z.boolean(),
-          }),
-        },
+          .refine(eitherYamlOrDocument, { error: 'give either yaml or document' }),
+        response: { 200: policyResult },
       },
     },
     async (req) => {
       const b = req.body;
-      const input =
-        b.yaml !== undefined
-          ? { yaml: b.yaml, ...(b.file ? { file: b.file } : {}) }
-          : { document: b.document, ...(b.naming ? { naming: b.naming } : {}) };
       return transaction(deps.database, (tx) =>
-        applyPolicy(tx, contextOf(req, deps), jobs, input, {
+        applyPolicy(tx, contextOf(req, deps), jobs, policyInput(b), {
           dryRun: b.dryRun,
           ...(b.comment ? { comment: b.comment } : {}),
           ...(b.hold ? { hold: true } : {}),
@@ -167,39 +173,15 @@ export async function provisioningRoutes(app: Router, deps: AppDeps): Promise<vo
         tags: ['policy'],
         summary:
           'Check a draft policy (YAML or document) and show its impact, without storing anything: for anyone who may read the policy',
-        body: z
-          .object({
-            yaml: z.string().max(2_000_000).optional(),
-            file: z.string().max(200).optional(),
-            document: json.optional(),
-            naming: json.optional(),
-          })
-          .strict()
-          .refine((b) => (b.yaml === undefined) !== (b.document === undefined), {
-            error: 'give either yaml or document',
-          }),
-        response: {
-          200: z.object({
-            dryRun: z.boolean(),
-            version: z.number().nullable(),
-            impact: impactView,
-            changeSet: recorded,
-            namingChanged: z.boolean(),
-          }),
-        },
+        body: policyBody.strict().refine(eitherYamlOrDocument, { error: 'give either yaml or document' }),
+        response: { 200: policyResult },
       },
     },
-    async (req) => {
-      const b = req.body;
-      const input =
-        b.yaml !== undefined
-          ? { yaml: b.yaml, ...(b.file ? { file: b.file } : {}) }
-          : { document: b.document, ...(b.naming ? { naming: b.naming } : {}) };
-      // A dry run only reads.
-      return transaction(deps.database, (tx) =>
-        applyPolicy(tx, contextOf(req, deps), jobs, input, { dryRun: true }),
-      );
-    },
+    // A dry run only reads.
+    async (req) =>
+      transaction(deps.database, (tx) =>
+        applyPolicy(tx, contextOf(req, deps), jobs, policyInput(req.body), { dryRun: true }),
+      ),
   );
 
   // ── Entitlement catalog ───────────────────────────────────────────────────────────────────────────────────────

@@ -697,81 +697,60 @@ function actionError(e: unknown): string {
   return describe(e);
 }
 
-function useAction() {
+/**
+ * One confirmation dialog for every change-set action: what will happen (children), the error of the last try,
+ * Back and the action button. `submit` runs the action (it may throw; the error is shown in words).
+ */
+function ConfirmDialog({
+  title,
+  opened,
+  onClose,
+  action,
+  color,
+  submit,
+  reset,
+  children,
+}: {
+  title: string;
+  opened: boolean;
+  onClose: () => void;
+  action: string;
+  color?: string;
+  /** Return false to stay open without calling the API (a field needs fixing first). */
+  submit: () => Promise<boolean | void>;
+  /** Clears the dialog's own fields when it opens. */
+  reset?: () => void;
+  children: ReactNode;
+}) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const run = async (f: () => Promise<void>) => {
-    setBusy(true);
-    setError(null);
-    try {
-      await f();
-    } catch (e) {
-      setError(actionError(e));
-    } finally {
-      setBusy(false);
-    }
-  };
-  return { busy, error, setError, run };
-}
-
-function ApproveDialog({
-  set,
-  opened,
-  onClose,
-  onDone,
-}: {
-  set: ChangeSetDetail;
-  opened: boolean;
-  onClose: () => void;
-  onDone: () => void;
-}) {
-  const [note, setNote] = useState('');
-  const { busy, error, setError, run } = useAction();
   useEffect(() => {
-    setNote('');
     setError(null);
-  }, [opened, setError]);
+    reset?.();
+    // Only on opening: `reset` is a new function on every render.
+  }, [opened]);
   return (
-    <AppModal opened={opened} onClose={onClose} title={`Approve change set #${set.seq}?`}>
+    <AppModal opened={opened} onClose={onClose} title={title}>
       <form
         noValidate
         onSubmit={(e) => {
           e.preventDefault();
-          void run(async () => {
-            await api.post(`/api/v1/change-sets/${set.id}/approve`, { note: note.trim() });
-            onDone();
-          });
+          setBusy(true);
+          setError(null);
+          submit()
+            .catch((err: unknown) => setError(actionError(err)))
+            .finally(() => setBusy(false));
         }}
       >
         <Stack gap="md">
           <DialogError error={error} />
-          <Text size="sm">
-            Gatehouse makes its {formatNumber(set.opCount)} operations for {formatNumber(set.peopleCount)}{' '}
-            {set.peopleCount === 1 ? 'person' : 'people'} straight away.
-          </Text>
-          {set.approvalReasons.length ? (
-            <List size="sm" spacing={2}>
-              {set.approvalReasons.map((r, i) => (
-                <List.Item key={i}>{r.message}</List.Item>
-              ))}
-            </List>
-          ) : null}
-          <Textarea
-            label="Note (optional)"
-            description="Why this is fine, for whoever reads the audit trail later."
-            autosize
-            minRows={2}
-            maxLength={2000}
-            data-autofocus
-            value={note}
-            onChange={(e) => setNote(e.currentTarget.value)}
-          />
+          {children}
           <Group justify="flex-end">
             <Button variant="default" onClick={onClose} disabled={busy}>
               Back
             </Button>
-            <Button type="submit" loading={busy}>
-              Approve and apply
+            <Button type="submit" loading={busy} {...(color ? { color } : {})}>
+              {action}
             </Button>
           </Group>
         </Stack>
@@ -780,190 +759,172 @@ function ApproveDialog({
   );
 }
 
-function RejectDialog({
-  set,
-  opened,
-  onClose,
-  onDone,
-}: {
+interface DialogProps {
   set: ChangeSetDetail;
   opened: boolean;
   onClose: () => void;
   onDone: () => void;
-}) {
+}
+
+function ApproveDialog({ set, opened, onClose, onDone }: DialogProps) {
+  const [note, setNote] = useState('');
+  return (
+    <ConfirmDialog
+      title={`Approve change set #${set.seq}?`}
+      opened={opened}
+      onClose={onClose}
+      action="Approve and apply"
+      reset={() => setNote('')}
+      submit={async () => {
+        await api.post(`/api/v1/change-sets/${set.id}/approve`, { note: note.trim() });
+        onDone();
+      }}
+    >
+      <Text size="sm">
+        Gatehouse makes its {formatNumber(set.opCount)} operations for {formatNumber(set.peopleCount)}{' '}
+        {set.peopleCount === 1 ? 'person' : 'people'} straight away.
+      </Text>
+      {set.approvalReasons.length ? (
+        <List size="sm" spacing={2}>
+          {set.approvalReasons.map((r, i) => (
+            <List.Item key={i}>{r.message}</List.Item>
+          ))}
+        </List>
+      ) : null}
+      <Textarea
+        label="Note (optional)"
+        description="Why this is fine, for whoever reads the audit trail later."
+        autosize
+        minRows={2}
+        maxLength={2000}
+        data-autofocus
+        value={note}
+        onChange={(e) => setNote(e.currentTarget.value)}
+      />
+    </ConfirmDialog>
+  );
+}
+
+function RejectDialog({ set, opened, onClose, onDone }: DialogProps) {
   const [note, setNote] = useState('');
   const [noteError, setNoteError] = useState<string | null>(null);
-  const { busy, error, setError, run } = useAction();
-  useEffect(() => {
-    setNote('');
-    setNoteError(null);
-    setError(null);
-  }, [opened, setError]);
   return (
-    <AppModal opened={opened} onClose={onClose} title={`Reject change set #${set.seq}?`}>
-      <form
-        noValidate
-        onSubmit={(e) => {
-          e.preventDefault();
-          if (!note.trim()) {
-            setNoteError('Say why, so that whoever asked for it knows what to change');
-            return;
-          }
-          void run(async () => {
-            await api.post(`/api/v1/change-sets/${set.id}/reject`, { note: note.trim() });
-            onDone();
-          });
+    <ConfirmDialog
+      title={`Reject change set #${set.seq}?`}
+      opened={opened}
+      onClose={onClose}
+      action="Reject change set"
+      color="red"
+      reset={() => {
+        setNote('');
+        setNoteError(null);
+      }}
+      submit={async () => {
+        if (!note.trim()) {
+          setNoteError('Say why, so that whoever asked for it knows what to change');
+          return false;
+        }
+        await api.post(`/api/v1/change-sets/${set.id}/reject`, { note: note.trim() });
+        onDone();
+      }}
+    >
+      <Text size="sm">
+        Nothing in it is changed. If the cause stays (an HR record, the policy), Gatehouse plans the same
+        change again the next time this person is recomputed.
+      </Text>
+      <Textarea
+        label="Reason"
+        required
+        autosize
+        minRows={2}
+        maxLength={2000}
+        data-autofocus
+        value={note}
+        onChange={(e) => {
+          setNote(e.currentTarget.value);
+          setNoteError(null);
         }}
-      >
-        <Stack gap="md">
-          <DialogError error={error} />
-          <Text size="sm">
-            Nothing in it is changed. If the cause stays (an HR record, the policy), Gatehouse plans the same
-            change again the next time this person is recomputed.
-          </Text>
-          <Textarea
-            label="Reason"
-            required
-            autosize
-            minRows={2}
-            maxLength={2000}
-            data-autofocus
-            value={note}
-            onChange={(e) => {
-              setNote(e.currentTarget.value);
-              setNoteError(null);
-            }}
-            error={noteError}
-          />
-          <Group justify="flex-end">
-            <Button variant="default" onClick={onClose} disabled={busy}>
-              Back
-            </Button>
-            <Button type="submit" color="red" loading={busy}>
-              Reject change set
-            </Button>
-          </Group>
-        </Stack>
-      </form>
-    </AppModal>
+        error={noteError}
+      />
+    </ConfirmDialog>
   );
 }
 
-function RetryDialog({
-  set,
-  opened,
-  onClose,
-  onDone,
-}: {
-  set: ChangeSetDetail;
-  opened: boolean;
-  onClose: () => void;
-  onDone: () => void;
-}) {
-  const { busy, error, setError, run } = useAction();
-  useEffect(() => setError(null), [opened, setError]);
+function RetryDialog({ set, opened, onClose, onDone }: DialogProps) {
   return (
-    <AppModal opened={opened} onClose={onClose} title={`Retry change set #${set.seq}?`}>
-      <Stack gap="md">
-        <DialogError error={error} />
-        <Text size="sm">
-          Gatehouse tries the {formatNumber(set.counts.failed)} failed
-          {set.counts.skipped ? ` and ${formatNumber(set.counts.skipped)} not attempted` : ''} operations
-          again. Operations that are already done are not repeated.
-        </Text>
-        <Group justify="flex-end">
-          <Button variant="default" onClick={onClose} disabled={busy}>
-            Back
-          </Button>
-          <Button
-            loading={busy}
-            onClick={() =>
-              void run(async () => {
-                await api.post(`/api/v1/change-sets/${set.id}/retry`);
-                onDone();
-              })
-            }
-          >
-            Retry failed operations
-          </Button>
-        </Group>
-      </Stack>
-    </AppModal>
+    <ConfirmDialog
+      title={`Retry change set #${set.seq}?`}
+      opened={opened}
+      onClose={onClose}
+      action="Retry failed operations"
+      submit={async () => {
+        await api.post(`/api/v1/change-sets/${set.id}/retry`);
+        onDone();
+      }}
+    >
+      <Text size="sm">
+        Gatehouse tries the {formatNumber(set.counts.failed)} failed
+        {set.counts.skipped ? ` and ${formatNumber(set.counts.skipped)} not attempted` : ''} operations again.
+        Operations that are already done are not repeated.
+      </Text>
+    </ConfirmDialog>
   );
 }
 
-function UndoDialog({
-  set,
-  opened,
-  onClose,
-}: {
-  set: ChangeSetDetail;
-  opened: boolean;
-  onClose: () => void;
-}) {
+function UndoDialog({ set, opened, onClose }: Omit<DialogProps, 'onDone'>) {
   const navigate = useNavigate();
-  const { busy, error, setError, run } = useAction();
-  useEffect(() => setError(null), [opened, setError]);
   const done = set.ops.filter((o) => o.status === 'done' && !o.noop);
   const lossy = done.filter((o) => o.irreversibleReason);
   const passwords = done.some(
     (o) => o.payload.kind === 'create_account' && o.payload.password === 'generate',
   );
   return (
-    <AppModal opened={opened} onClose={onClose} title={`Undo change set #${set.seq}?`}>
-      <Stack gap="md">
-        <DialogError error={error} />
-        <Text size="sm">
-          Gatehouse plans the reverse of the {formatNumber(done.length)}{' '}
-          {done.length === 1 ? 'change that was' : 'changes that were'} made, last first, as a new change set,
-          and applies it (unless it needs approval, like any other change set).
-        </Text>
-        {lossy.length || passwords ? (
-          <Alert
-            color="orange"
-            variant="light"
-            icon={<IconAlertTriangle aria-hidden />}
-            title="What cannot be undone"
-          >
-            <List size="sm" spacing={2}>
-              {lossy.map((o) => (
-                <List.Item key={o.id}>
-                  {o.personName ?? 'Someone'}, {o.target}: {o.irreversibleReason}
-                </List.Item>
-              ))}
-              {passwords ? <List.Item>Passwords set by this change set cannot be restored.</List.Item> : null}
-            </List>
-          </Alert>
-        ) : null}
-        <Group justify="flex-end">
-          <Button variant="default" onClick={onClose} disabled={busy}>
-            Back
-          </Button>
-          <Button
-            color="orange"
-            loading={busy}
-            onClick={() =>
-              void run(async () => {
-                const r = await api.post<{ changeSet: RecordedChangeSet | null }>(
-                  `/api/v1/change-sets/${set.id}/undo`,
-                  { hold: false },
-                );
-                onClose();
-                changeSetsChanged();
-                if (r.changeSet) {
-                  notifySuccess(
-                    `Change set #${r.changeSet.seq} undoes #${set.seq}.`,
-                    r.changeSet.status === 'awaiting_approval' ? 'Undo waits for approval' : 'Undoing',
-                  );
-                  navigate(changeSetPath(r.changeSet.id));
-                }
-              })
-            }
-          >
-            Undo changes
-          </Button>
-        </Group>
-      </Stack>
-    </AppModal>
+    <ConfirmDialog
+      title={`Undo change set #${set.seq}?`}
+      opened={opened}
+      onClose={onClose}
+      action="Undo changes"
+      color="orange"
+      submit={async () => {
+        const r = await api.post<{ changeSet: RecordedChangeSet | null }>(
+          `/api/v1/change-sets/${set.id}/undo`,
+          {
+            hold: false,
+          },
+        );
+        onClose();
+        changeSetsChanged();
+        if (r.changeSet) {
+          notifySuccess(
+            `Change set #${r.changeSet.seq} undoes #${set.seq}.`,
+            r.changeSet.status === 'awaiting_approval' ? 'Undo waits for approval' : 'Undoing',
+          );
+          navigate(changeSetPath(r.changeSet.id));
+        }
+      }}
+    >
+      <Text size="sm">
+        Gatehouse plans the reverse of the {formatNumber(done.length)}{' '}
+        {done.length === 1 ? 'change that was' : 'changes that were'} made, last first, as a new change set,
+        and applies it (unless it needs approval, like any other change set).
+      </Text>
+      {lossy.length || passwords ? (
+        <Alert
+          color="orange"
+          variant="light"
+          icon={<IconAlertTriangle aria-hidden />}
+          title="What cannot be undone"
+        >
+          <List size="sm" spacing={2}>
+            {lossy.map((o) => (
+              <List.Item key={o.id}>
+                {o.personName ?? 'Someone'}, {o.target}: {o.irreversibleReason}
+              </List.Item>
+            ))}
+            {passwords ? <List.Item>Passwords set by this change set cannot be restored.</List.Item> : null}
+          </List>
+        </Alert>
+      ) : null}
+    </ConfirmDialog>
   );
 }
