@@ -120,26 +120,44 @@ token
   .requiredOption('--name <name>', 'what the token is for, e.g. "HR sync"')
   .requiredOption('--scopes <list>', `comma-separated scopes: ${Object.keys(SCOPES).join(', ')}`)
   .option('--expires-in <when>', 'duration (30d, 12h) or ISO 8601 date-time; default: never')
+  .option(
+    '--scim-source <name>',
+    'SCIM clients: the HR source people pushed with this token belong to (default "scim")',
+  )
+  .option(
+    '--scim-profile <profile>',
+    'SCIM clients: strict (RFC 7644, default) or lenient (Entra and Okta habits)',
+  )
   .addOption(jsonOption())
   .action(
-    run<{ name: string; scopes: string; expiresIn?: string; json?: boolean }>(async (o, out) => {
+    run<{
+      name: string;
+      scopes: string;
+      expiresIn?: string;
+      scimSource?: string;
+      scimProfile?: string;
+      json?: boolean;
+    }>(async (o, out) => {
       const cfg = config();
       const scopes = o.scopes
         .split(',')
         .map((s) => s.trim())
         .filter(Boolean);
+      const scim =
+        o.scimSource || o.scimProfile ? { source: o.scimSource, profile: o.scimProfile } : undefined;
       let result: { token: string; tokenInfo: TokenView };
       if (cfg.remoteUrl) {
         result = await api(cfg, 'POST', '/api/v1/tokens', {
           name: o.name,
           scopes,
           ...(o.expiresIn ? { expiresIn: o.expiresIn } : {}),
+          ...(scim ? { scim } : {}),
         });
       } else {
         result = await withRuntime(cfg, 'token create', async (rt) => {
           const expiresAt = o.expiresIn ? parseExpiry(o.expiresIn, rt.clock.now()) : null;
           const r = await transaction(rt.database, (tx) =>
-            createToken(tx, cliContext(rt), { name: o.name, scopes, expiresAt }),
+            createToken(tx, cliContext(rt), { name: o.name, scopes, expiresAt, scim }),
           );
           return { token: r.token, tokenInfo: r.view };
         });
@@ -151,6 +169,7 @@ token
           name: result.tokenInfo.name,
           scopes: result.tokenInfo.scopes,
           expiresAt: result.tokenInfo.expiresAt,
+          scim: result.tokenInfo.scim,
         });
       else {
         out.line(

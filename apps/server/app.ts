@@ -41,6 +41,7 @@ import { hrRoutes } from './routes/hr.ts';
 import { namingRoutes } from './routes/naming.ts';
 import { targetRoutes } from './routes/targets.ts';
 import { provisioningRoutes } from './routes/provisioning.ts';
+import { SCIM_PREFIX, canonicalScimUrl, scimRoutes } from './routes/scim.ts';
 
 export interface AppDeps {
   config: Config;
@@ -94,6 +95,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return typeof h === 'string' && REQUEST_ID_RE.test(h) ? h : randomUUID();
     },
     bodyLimit: 10 * 1024 * 1024,
+    // `/scim/v2/Users/?filter=…` is how Microsoft's SCIM validator (and some clients) ask for a list.
+    routerOptions: { ignoreTrailingSlash: true },
+    // SCIM endpoint names in any case (`/scim/v2/users` is what Microsoft's validator sends).
+    rewriteUrl: (req) => canonicalScimUrl(req.url ?? '/'),
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -146,7 +151,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     });
   }
   const isApi = (url: string) =>
-    url.startsWith('/api/') || url === '/api' || url === '/healthz' || url === '/readyz';
+    url.startsWith('/api/') ||
+    url === '/api' ||
+    url === '/healthz' ||
+    url === '/readyz' ||
+    url.startsWith('/scim/');
   app.setNotFoundHandler((req, reply) => {
     if (req.method === 'GET' && !isApi(req.url)) {
       if (hasConsole)
@@ -196,6 +205,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       prefix: '/api/v1',
     });
   }
+  await app.register(async (scope) => scimRoutes(scope, deps), { prefix: SCIM_PREFIX });
   z.get('/api/openapi.json', { schema: { hide: true }, config: { scope: 'public' } }, async () =>
     app.swagger(),
   );

@@ -98,6 +98,27 @@ export async function loadKnown(db: Q, sourceId: string): Promise<Map<string, Kn
 }
 
 /**
+ * `loadKnown` for a few employee ids (a push of one person: the person and their manager), so that a single change
+ * costs index lookups, not a scan of the whole source. Not for files: the brake counts the source's active people.
+ */
+export async function loadKnownFor(
+  db: Q,
+  sourceId: string,
+  employeeIds: string[],
+): Promise<Map<string, KnownPerson>> {
+  const res = await db.query<[string, string, string, PersonStatus, string | null]>({
+    text: `select id, employee_id, hr_hash, status, row_hash from people
+            where source_id = $1 and employee_id = any($2::text[]) and merged_into is null`,
+    values: [sourceId, employeeIds],
+    rowMode: 'array',
+  });
+  const known = new Map<string, KnownPerson>();
+  for (const [id, employeeId, hash, status, rowHash] of res.rows)
+    known.set(employeeId, { id, hash, status, rowHash });
+  return known;
+}
+
+/**
  * Compare the valid rows with the store and work out the events: the set-based part of an import. Unchanged rows
  * are dropped by hash before anything else is loaded, so a re-import costs one indexed scan of (employee id, hash).
  */

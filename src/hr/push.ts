@@ -1,4 +1,4 @@
-import { transaction } from '../db/pool.ts';
+import { transaction, type Tx } from '../db/pool.ts';
 import type { CommandContext } from '../kit/context.ts';
 import { GatehouseError } from '../kit/errors.ts';
 import { getPersonRow, recordOf, viewOf, type PersonView } from '../identities/people.ts';
@@ -6,7 +6,7 @@ import { getNamingPolicy } from '../naming/policy.ts';
 import { applyPlan, recordFields } from './apply.ts';
 import type { ImportDeps } from './imports.ts';
 import { DEFAULT_MAPPING, resolveHeader } from './mapping.ts';
-import { planImport } from './plan.ts';
+import { loadKnownFor, planImport } from './plan.ts';
 import { ensureSource, getSourceById } from './sources.ts';
 import { HR_FIELDS, type DetectedEvent, type HrField, type RowError } from './types.ts';
 import { hrHash, validateRow } from './validate.ts';
@@ -33,13 +33,27 @@ function problemsOf(errors: RowError[]) {
  * validated by the same rules, diffed, and applied with the same events and audit. The brake does not apply to a
  * single explicit change; a full-export source's "missing means leaver" rule does not either.
  */
-async function pushOne(
+/** What a caller of the push path (the REST API, SCIM) may add inside the push's own transaction. */
+export interface PushOptions {
+  expect: 'new' | 'existing';
+  /** Runs first in the transaction, with the source: lock, check versions and uniqueness; throw to refuse. */
+  guard?: (tx: Tx, sourceId: string) => Promise<void>;
+  /** Runs last in the transaction, with the stored person: the caller's own rows and audit events. */
+  after?: (tx: Tx, personId: string) => Promise<void>;
+}
+
+/**
+ * One person through the HR pipeline, as a one-row import into `sourceName`: validated, diffed, applied with its
+ * events, effective dates and audit, all in one transaction.
+ */
+export async function pushPerson(
   deps: ImportDeps,
   ctx: CommandContext,
   sourceName: string,
   input: PersonInput,
-  expect: 'new' | 'existing',
+  opts: PushOptions,
 ): Promise<PushResult> {
+  const expect = opts.expect;
   const now = ctx.clock.now();
   const header: string[] = [];
   const cells: string[] = [];
@@ -80,6 +94,7 @@ async function pushOne(
   const record = v.record;
   return transaction(deps.database, async (tx) => {
     const { source } = await ensureSource(tx, ctx, sourceName);
+    await opts.guard?.(tx, source.id);
     const exists = await tx.client.query<{ id: string }>(
       'select id from people where source_id = $1 and employee_id = $2 and merged_into is null',
       [source.id, record.employeeId],
@@ -94,11 +109,18 @@ async function pushOne(
           details: { personId: exists.rows[0].id },
         },
       );
+    // One person: only they and their manager are looked up (the brake, which counts a source, is not for pushes).
+    const known = await loadKnownFor(
+      tx.client,
+      source.id,
+      record.managerId ? [record.employeeId, record.managerId] : [record.employeeId],
+    );
     const plan = await planImport(
       tx.client,
       { ...source, fullExport: false, headerFingerprint: null },
       { rows: [{ row: 1, record, hash: hrHash(record) }], errors: [], rowCount: 1, headerFingerprint: null },
       now,
+      known,
     );
     if (plan.errors.length)
       throw new GatehouseError(PushErrors.invalid, plan.errors.map((e) => e.message).join('; '), {
@@ -121,12 +143,13 @@ async function pushOne(
       'select id from people where source_id = $1 and employee_id = $2 and merged_into is null',
       [source.id, record.employeeId],
     );
+    await opts.after?.(tx, id.rows[0]!.id);
     return { person: viewOf(await getPersonRow(tx.client, id.rows[0]!.id), true), events: plan.events };
   });
 }
 
 export function createPerson(deps: ImportDeps, ctx: CommandContext, source: string, input: PersonInput) {
-  return pushOne(deps, ctx, source, input, 'new');
+  return pushPerson(deps, ctx, source, input, { expect: 'new' });
 }
 
 /** Change some fields of a person: the rest stay as HR last sent them. `null` clears a field. */
@@ -156,7 +179,7 @@ export async function updatePerson(
     merged[f] = v ?? null;
   }
   const source = await getSourceById(deps.database.pool, row.source_id);
-  return pushOne(deps, ctx, source.name, merged, 'existing');
+  return pushPerson(deps, ctx, source.name, merged, { expect: 'existing' });
 }
 
 /** Terminate a person now or at a given date or instant (through the same path as an HR file). */

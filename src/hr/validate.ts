@@ -15,6 +15,8 @@ import type { HrField, HrRecord, PersonStatus, RowError, RowErrorCode, WorkerTyp
 
 /** The longest value a cell may hold (characters, after trimming). */
 export const MAX_CELL_LENGTH = 256;
+/** What a SCIM client owns (`scim.*` attributes) may be a JSON list (addresses, phone numbers): more room. */
+export const MAX_SCIM_VALUE_LENGTH = 16_384;
 
 export interface ValidateOptions {
   /** Today, for the checks that depend on it (a birth date cannot be in the future). */
@@ -181,7 +183,11 @@ export function validateRow(
   };
 
   /** A cell's value, or null when empty or unusable (bad encoding, too long: already reported). */
-  const readCell = (column: string, index: number | undefined): { value: string | null; usable: boolean } => {
+  const readCell = (
+    column: string,
+    index: number | undefined,
+    limit = MAX_CELL_LENGTH,
+  ): { value: string | null; usable: boolean } => {
     const value = index === undefined ? null : clean(cells[index]);
     if (value === null) return { value: null, usable: true };
     if (hasBadEncoding(value)) {
@@ -194,13 +200,13 @@ export function validateRow(
       return { value, usable: false };
     }
     // UTF-16 length bounds the character count from above: count characters only when it could matter.
-    const length = value.length > MAX_CELL_LENGTH ? [...value].length : value.length;
-    if (length > MAX_CELL_LENGTH) {
+    const length = value.length > limit ? [...value].length : value.length;
+    if (length > limit) {
       fail(
         column,
         value,
         'too_long',
-        `${column} ${quoted(value)} is ${length} characters long: the limit is ${MAX_CELL_LENGTH}`,
+        `${column} ${quoted(value)} is ${length} characters long: the limit is ${limit}`,
       );
       return { value, usable: false };
     }
@@ -373,7 +379,7 @@ export function validateRow(
   // Free-form attributes.
   const attributes: Record<string, string> = {};
   for (const { name, index } of resolved.attributes) {
-    const cell = readCell(name, index);
+    const cell = readCell(name, index, name.startsWith('scim.') ? MAX_SCIM_VALUE_LENGTH : MAX_CELL_LENGTH);
     if (cell.usable && cell.value !== null) attributes[name] = cell.value;
   }
 

@@ -51,6 +51,11 @@ export const people = pgTable(
     /** Hash of the file row (with header and mapping) the person was last stored from; null after API changes. */
     rowHash: text('row_hash'),
     mergedInto: uuid('merged_into'),
+    /**
+     * When a SCIM client DELETEd the person (RFC 7644 §3.6: a deleted resource answers 404). The person is kept,
+     * with their history, as a leaver; only the SCIM view hides them.
+     */
+    scimDeletedAt: timestamp('scim_deleted_at', { withTimezone: true }),
     version: integer('version').notNull().default(1),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),
@@ -64,6 +69,12 @@ export const people = pgTable(
     index('people_name_sort_idx').on(t.lastName, t.firstName, t.id),
     index('people_manager_idx').on(t.managerEmployeeId),
     index('people_search_trgm_idx').using('gin', sql`${t.searchText} gin_trgm_ops`),
+    // SCIM's most common lookups (`userName eq`, `externalId eq`), in the exact form the filter compiler emits.
+    index('people_scim_username_idx').using(
+      'btree',
+      sql`lower((coalesce(${t.attributes} ->> 'scim.userName', ${t.username})) collate "und-x-icu")`,
+    ),
+    index('people_scim_external_id_idx').using('btree', sql`(${t.attributes} ->> 'scim.externalId')`),
   ],
 );
 
@@ -106,5 +117,43 @@ export const personDuplicates = pgTable(
   (t) => [
     uniqueIndex('person_duplicates_pair_idx').on(t.personA, t.personB),
     index('person_duplicates_state_idx').on(t.state),
+  ],
+);
+
+/**
+ * Groups that HR systems and identity providers push over SCIM (teams, distribution lists, cost-centre groups):
+ * facts about people, owned by one HR source. Members are people; `display` is kept as the client sent it.
+ */
+export const personGroups = pgTable(
+  'person_groups',
+  {
+    id: uuid('id').primaryKey(),
+    sourceId: uuid('source_id').notNull(),
+    displayName: text('display_name').notNull(),
+    externalId: text('external_id'),
+    version: integer('version').notNull().default(1),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [
+    index('person_groups_source_idx').on(t.sourceId),
+    index('person_groups_name_idx').using('btree', sql`lower((${t.displayName}) collate "und-x-icu")`),
+  ],
+);
+
+export const personGroupMembers = pgTable(
+  'person_group_members',
+  {
+    groupId: uuid('group_id')
+      .notNull()
+      .references(() => personGroups.id, { onDelete: 'cascade' }),
+    personId: uuid('person_id')
+      .notNull()
+      .references(() => people.id),
+    display: text('display'),
+  },
+  (t) => [
+    uniqueIndex('person_group_members_pk').on(t.groupId, t.personId),
+    index('person_group_members_person_idx').on(t.personId),
   ],
 );

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { transaction } from '../db/index.ts';
+import { openDatabase, transaction } from '../db/index.ts';
 import { systemClock } from '../kit/clock.ts';
 import { silentLogger } from '../kit/log.ts';
 import { GatehouseError } from '../kit/errors.ts';
@@ -132,5 +132,35 @@ describe('jobs (pg-boss on real PostgreSQL)', () => {
     const err = await jobs.send('no.such.queue', {}).catch((e: unknown) => e);
     expect((err as GatehouseError).code).toBe(JobErrors.unknownQueue);
     expect((err as GatehouseError).message).toContain('system.probe');
+  });
+
+  it('an API-only process (no workers) enqueues inside a transaction without a second connection', async () => {
+    // One connection in the pool, held by the caller's transaction: the enqueue must use that transaction only.
+    // (pg-boss looks each queue up on first use; before the cache was warmed at start, this waited for a second
+    // connection forever — and a busy API process deadlocked.)
+    const pool = openDatabase(database.url, { max: 1 });
+    const apiOnly = new Jobs({
+      pool: pool.pool,
+      log: silentLogger,
+      clock: systemClock,
+      queues: [probeQueue as QueueDefinition<never>],
+      workerId: 'api-only',
+      concurrency: 1,
+    });
+    await apiOnly.start({ work: false });
+    try {
+      const sent = transaction(pool, async (tx) =>
+        apiOnly.send(PROBE_QUEUE, { marker: randomUUID() }, { tx }),
+      ).then(
+        (id) => ({ id }),
+        (e: unknown) => ({ error: String(e) }),
+      );
+      const stuck = new Promise<'stuck'>((r) => setTimeout(() => r('stuck'), 10_000).unref());
+      const outcome = await Promise.race([sent, stuck]);
+      expect(outcome).toMatchObject({ id: expect.any(String) });
+    } finally {
+      await apiOnly.stop(1000);
+      await pool.close();
+    }
   });
 });

@@ -67,6 +67,8 @@ function clientDb(client: pg.PoolClient): ClientDb {
   return { executeSql: (text: string, values?: unknown[]) => client.query(text, values), [CLIENT]: client };
 }
 
+const NIL_UUID = '00000000-0000-0000-0000-000000000000';
+
 /** pg-boss on our own pool, with transactions whose client we can hand to Drizzle. */
 function poolAdapter(pool: pg.Pool): IDatabase {
   return {
@@ -180,6 +182,11 @@ export class Jobs {
           if (!(await this.boss.getQueue(q.name))) throw e;
         });
     }
+    // pg-boss looks a queue up (and caches it) on its first use; `updateQueue` above evicts that cache. Warm it
+    // now, outside any transaction: otherwise the first `send(…, { tx })` of each queue needs a second pool
+    // connection while its transaction holds one, and an API-only process whose pool is busy with transactions
+    // waiting on that one (e.g. SCIM pushes queued on their HR source's lock) deadlocks.
+    for (const q of this.queues.values()) await this.boss.getJobById(q.name, NIL_UUID);
     if (opts.work) {
       await this.startWorkers();
       for (const q of this.queues.values())

@@ -11,7 +11,8 @@ export interface FieldProblem {
   value?: unknown;
 }
 
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 410 | 412 | 422 | 423 | 429 | 500 | 502 | 503;
+export type ErrorStatus =
+  400 | 401 | 403 | 404 | 405 | 409 | 410 | 412 | 413 | 422 | 423 | 429 | 500 | 501 | 502 | 503;
 
 export class GatehouseError extends Error {
   readonly code: string;

@@ -87,6 +87,8 @@ function tokenize(text: string, lenient: boolean): Token[] {
       } catch {
         throw fail(start, 'a string with an invalid escape (use JSON escapes such as \\" and \\\\)');
       }
+      // No stored value can hold U+0000 (PostgreSQL text cannot), so such a filter is a mistake, not a query.
+      if (value.includes('\u0000')) throw fail(start, 'a string with a NUL character (\\u0000)');
       tokens.push({ kind: 'string', value, at: start });
       i = j + 1;
       continue;

@@ -54,7 +54,7 @@ export function likeLiteral(value: string): string {
  * leaves non-ASCII letters alone in a `C` database (Å stays Å), and SCIM names are full of them. PostgreSQL builds
  * from Debian, Ubuntu, the PGDG packages and the embedded binaries all have ICU.
  */
-function fold(sql: string): string {
+export function foldedSql(sql: string): string {
   return `lower((${sql}) collate "und-x-icu")`;
 }
 
@@ -72,6 +72,7 @@ function compare(
   value: FilterValue,
   params: SqlParams,
   where: string,
+  negated: boolean,
 ): string {
   if (value === null) {
     if (op === 'eq') return `(${attr.sql} is null)`;
@@ -79,7 +80,7 @@ function compare(
     throw invalid(`${where}: "${op}" cannot compare with null`);
   }
   const text = attr.type === 'string' && !attr.caseExact;
-  const col = text ? fold(attr.sql) : attr.sql;
+  const col = text ? foldedSql(attr.sql) : attr.sql;
   switch (attr.type) {
     case 'boolean':
       if (typeof value !== 'boolean')
@@ -110,7 +111,7 @@ function compare(
           : '';
   const bound = (v: unknown) => {
     const p = params.add(v);
-    return text ? fold(`${p}::text`) : `${p}${cast}`;
+    return text ? foldedSql(`${p}::text`) : `${p}${cast}`;
   };
   let sql: string;
   switch (op) {
@@ -142,7 +143,9 @@ function compare(
       sql = `${col} <= ${bound(value)}`;
       break;
   }
-  return `coalesce(${sql}, false)`;
+  // Under `not`, a missing value must count as false (two-valued logic); elsewhere SQL's NULL already excludes the
+  // row, and the bare comparison is what an expression index (e.g. on the folded userName) can serve.
+  return negated ? `coalesce(${sql}, false)` : `(${sql})`;
 }
 
 function present(attr: ResolvedAttribute): string {
@@ -168,14 +171,20 @@ function element(multi: MultiValuedAttribute, alias: string, sub: string, where:
 }
 
 /** Compile a filter to a SQL condition; `params` collects the bound values ($1, $2, … from where it stands). */
-export function compileSql(node: FilterNode, resolve: Resolve, params: SqlParams, depth = 0): string {
+export function compileSql(
+  node: FilterNode,
+  resolve: Resolve,
+  params: SqlParams,
+  depth = 0,
+  negated = false,
+): string {
   const where = formatFilter(node);
   switch (node.op) {
     case 'and':
     case 'or':
-      return `(${compileSql(node.left, resolve, params, depth)} ${node.op} ${compileSql(node.right, resolve, params, depth)})`;
+      return `(${compileSql(node.left, resolve, params, depth, negated)} ${node.op} ${compileSql(node.right, resolve, params, depth, negated)})`;
     case 'not':
-      return `(not ${compileSql(node.filter, resolve, params, depth)})`;
+      return `(not ${compileSql(node.filter, resolve, params, depth, !negated)})`;
     case 'valuePath': {
       const multi = resolve(node.path);
       if (!multi) throw invalid(`${where}: no attribute "${pathText(node.path)}"`);
@@ -195,7 +204,7 @@ export function compileSql(node: FilterNode, resolve: Resolve, params: SqlParams
       const base = resolve(basePath);
       const full = node.path.subAttribute ? resolve(node.path) : base;
       if (full?.kind === 'scalar')
-        return node.op === 'pr' ? present(full) : compare(full, node.op, node.value, params, where);
+        return node.op === 'pr' ? present(full) : compare(full, node.op, node.value, params, where, negated);
       const multi = full ?? base;
       if (!multi) throw invalid(`${where}: no attribute "${pathText(node.path)}"`);
       if (multi.kind !== 'multi')
@@ -203,7 +212,7 @@ export function compileSql(node: FilterNode, resolve: Resolve, params: SqlParams
       if (node.op === 'pr' && !node.path.subAttribute) return present(multi);
       const alias = `e${depth}`;
       const sub = element(multi, alias, node.path.subAttribute ?? 'value', where);
-      const test = node.op === 'pr' ? present(sub) : compare(sub, node.op, node.value, params, where);
+      const test = node.op === 'pr' ? present(sub) : compare(sub, node.op, node.value, params, where, false);
       return `exists (select 1 from jsonb_array_elements(coalesce(${multi.sql}, '[]'::jsonb)) ${alias} where ${test})`;
     }
   }

@@ -71,8 +71,10 @@ describe('SCIM User filters over people', () => {
     expect(await employees('emails pr')).toEqual(['E1', 'E2', 'E4']);
     expect(await employees('emails.value eq "jim.smith@example.com"')).toEqual(['E2']);
     expect(await employees('active eq false')).toEqual(['E3']);
-    expect(await employees('externalId eq "E4"')).toEqual(['E4']);
-    expect(await employees('externalId eq "e4"')).toEqual([]);
+    // externalId is the client's own: people from a CSV have none (RFC 7643 §3.1: not set by the provider).
+    expect(await employees('externalId pr')).toEqual([]);
+    expect(await employees(`${ENTERPRISE_USER}:employeeNumber eq "E4"`)).toEqual(['E4']);
+    expect(await employees(`${ENTERPRISE_USER}:employeeNumber eq "e4"`)).toEqual([]);
     expect(await employees('userType eq "intern" or title pr and not (title eq "Rep")')).toEqual([
       'E1',
       'E3',

@@ -1,4 +1,4 @@
-import { customType, index, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { customType, index, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
 const bytea = customType<{ data: Buffer }>({ dataType: () => 'bytea' });
 
@@ -17,6 +17,8 @@ export const apiTokens = pgTable(
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
     revokedBy: text('revoked_by'),
     lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+    /** For tokens with SCIM scopes: the HR source the client pushes into and its compatibility profile. */
+    scim: jsonb('scim').$type<{ source: string; profile: 'strict' | 'lenient' }>(),
   },
   (t) => [index('api_tokens_created_idx').on(t.createdAt)],
 );

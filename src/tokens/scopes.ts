@@ -29,6 +29,8 @@ export const SCOPES = {
   'changes:read': 'See change sets (previews, status, operations) and provisioning latency',
   'changes:write': 'Recompute people, retry failed operations and undo change sets',
   'changes:approve': 'Approve or reject change sets that wait for approval',
+  'scim:read': 'Read Users and Groups over SCIM 2.0 (/scim/v2)',
+  'scim:write': "Push people and groups over SCIM 2.0 as an HR source (the token's SCIM source)",
 } as const;
 
 export type Scope = keyof typeof SCOPES;

@@ -40,7 +40,12 @@ describe('API tokens (real PostgreSQL)', () => {
     expect(JSON.stringify(raw.rows)).not.toContain(token.slice(3));
     expect(Buffer.compare(raw.rows[0].token_hash, hashToken(token))).toBe(0);
     const p = await authenticateToken(database, token, new Date());
-    expect(p).toEqual({ tokenId: view.id, name: 'HR sync', scopes: ['audit:read', 'jobs:write'] });
+    expect(p).toEqual({
+      tokenId: view.id,
+      name: 'HR sync',
+      scopes: ['audit:read', 'jobs:write'],
+      scim: null,
+    });
     const ev = (await listAudit(database, { subjectType: 'api_token', subjectId: view.id })).items;
     expect(ev.map((e) => e.action)).toEqual(['token.create']);
     expect(JSON.stringify(ev)).not.toContain(token);
@@ -115,6 +120,46 @@ describe('API tokens (real PostgreSQL)', () => {
     expect(err?.problems.map((p) => p.field)).toEqual(['name', 'scopes[1]', 'scopes[2]']);
     expect(err?.problems[1]!.message).toContain('unknown scope "root"');
     expect((await listTokens(database, new Date(), { includeRevoked: true })).total).toBe(before);
+  });
+
+  it('gives SCIM clients an HR source and a profile, with defaults, and refuses bad ones by field', async () => {
+    const ctx = testContext();
+    const plain = await transaction(database, (tx) =>
+      createToken(tx, ctx, { name: 'okta', scopes: ['scim:write'] }),
+    );
+    expect(plain.view.scim).toEqual({ source: 'scim', profile: 'strict' });
+    const entra = await transaction(database, (tx) =>
+      createToken(tx, ctx, {
+        name: 'entra',
+        scopes: ['scim:read'],
+        scim: { source: 'entra', profile: 'lenient' },
+      }),
+    );
+    expect((await authenticateToken(database, entra.token, new Date())).scim).toEqual({
+      source: 'entra',
+      profile: 'lenient',
+    });
+    let err: GatehouseError | undefined;
+    try {
+      await transaction(database, (tx) =>
+        createToken(tx, ctx, {
+          name: 'bad',
+          scopes: ['scim:write'],
+          scim: { source: 'Bad Source!', profile: 'loose' },
+        }),
+      );
+    } catch (e) {
+      err = e as GatehouseError;
+    }
+    expect(err?.code).toBe(TokenErrors.badScim);
+    expect(err?.problems.map((p) => p.field)).toEqual(['scim.source', 'scim.profile']);
+    expect(
+      await codeOf(
+        transaction(database, (tx) =>
+          createToken(tx, ctx, { name: 'odd', scopes: ['audit:read'], scim: { source: 'x' } }),
+        ),
+      ),
+    ).toBe(TokenErrors.badScim);
   });
 
   it('searches, sorts and pages on the server', async () => {

@@ -14,6 +14,7 @@ export const TokenErrors = {
   badScope: 'token_scope_unknown',
   badName: 'token_name_invalid',
   badExpiry: 'token_expiry_invalid',
+  badScim: 'token_scim_invalid',
   notFound: 'token_not_found',
   alreadyRevoked: 'token_already_revoked',
 } as const;
@@ -34,7 +35,22 @@ export interface TokenView {
   revokedBy: string | null;
   lastUsedAt: string | null;
   status: 'active' | 'expired' | 'revoked';
+  /** SCIM clients only: the HR source it pushes into and its compatibility profile. */
+  scim: ScimClientSettings | null;
 }
+
+export const SCIM_PROFILES = ['strict', 'lenient'] as const;
+export type ScimProfile = (typeof SCIM_PROFILES)[number];
+export interface ScimClientSettings {
+  source: string;
+  profile: ScimProfile;
+}
+/** The HR source a SCIM client pushes into when its token names none. */
+export const DEFAULT_SCIM_SOURCE = 'scim';
+/** A SCIM client that reads every person (Gatehouse as the SCIM endpoint of its own identities); it cannot write. */
+export const ALL_SOURCES = '*';
+/** HR source names (as `src/hr/sources.ts` checks them). */
+const SCIM_SOURCE_RE = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
 export function generateToken(): string {
   return TOKEN_PREFIX + randomBytes(32).toString('base64url');
@@ -60,6 +76,7 @@ function view(r: typeof apiTokens.$inferSelect, now: Date): TokenView {
     revokedAt: r.revokedAt?.toISOString() ?? null,
     revokedBy: r.revokedBy,
     lastUsedAt: r.lastUsedAt?.toISOString() ?? null,
+    scim: r.scim ?? null,
     status: r.revokedAt ? 'revoked' : r.expiresAt && r.expiresAt <= now ? 'expired' : 'active',
   };
 }
@@ -103,10 +120,40 @@ export interface CreateTokenInput {
   expiresAt?: Date | null;
   /** Use this secret instead of generating one (bootstrap only). */
   secret?: string;
+  /** For a token with a `scim:` scope: its HR source (default "scim") and profile (default strict). */
+  scim?: { source?: string | undefined; profile?: string | undefined } | undefined;
 }
 
-export function validateTokenInput(input: CreateTokenInput): { name: string; scopes: Scope[] } {
+export function validateTokenInput(input: CreateTokenInput): {
+  name: string;
+  scopes: Scope[];
+  scim: ScimClientSettings | null;
+} {
   const problems: FieldProblem[] = [];
+  const scimScoped = input.scopes.some((s) => s.startsWith('scim:'));
+  let scim: ScimClientSettings | null = null;
+  if (input.scim && !scimScoped)
+    problems.push({
+      field: 'scim',
+      message: 'SCIM settings need a scim:read or scim:write scope on the token',
+    });
+  if (scimScoped) {
+    const source = (input.scim?.source ?? DEFAULT_SCIM_SOURCE).trim();
+    const profile = input.scim?.profile ?? 'strict';
+    if (source !== ALL_SOURCES && !SCIM_SOURCE_RE.test(source))
+      problems.push({
+        field: 'scim.source',
+        message: `an HR source name (lower-case letters, digits, ".", "_" or "-"), or "${ALL_SOURCES}" to read everyone`,
+        value: source,
+      });
+    if (!(SCIM_PROFILES as readonly string[]).includes(profile))
+      problems.push({
+        field: 'scim.profile',
+        message: `unknown profile; use ${SCIM_PROFILES.join(' or ')}`,
+        value: profile,
+      });
+    scim = { source, profile: profile as ScimProfile };
+  }
   const name = input.name.trim();
   if (name.length === 0 || name.length > 100)
     problems.push({ field: 'name', message: 'must be 1 to 100 characters', value: input.name });
@@ -126,10 +173,12 @@ export function validateTokenInput(input: CreateTokenInput): { name: string; sco
   if (problems.length) {
     const code = problems.some((p) => p.field.startsWith('scopes'))
       ? TokenErrors.badScope
-      : TokenErrors.badName;
+      : problems.some((p) => p.field.startsWith('scim'))
+        ? TokenErrors.badScim
+        : TokenErrors.badName;
     throw new GatehouseError(code, problems.map((p) => `${p.field}: ${p.message}`).join('; '), { problems });
   }
-  return { name, scopes: [...new Set(input.scopes)] as Scope[] };
+  return { name, scopes: [...new Set(input.scopes)] as Scope[], scim };
 }
 
 /** Create a token in the caller's transaction (audited). Returns the secret once; only its hash is stored. */
@@ -138,7 +187,7 @@ export async function createToken(
   ctx: CommandContext,
   input: CreateTokenInput,
 ): Promise<{ token: string; view: TokenView }> {
-  const { name, scopes } = validateTokenInput(input);
+  const { name, scopes, scim } = validateTokenInput(input);
   const token = input.secret ?? generateToken();
   const now = ctx.clock.now();
   if (input.expiresAt && input.expiresAt <= now) {
@@ -157,13 +206,14 @@ export async function createToken(
       createdAt: now,
       createdBy: `${ctx.actor.type}:${ctx.actor.id}`,
       expiresAt: input.expiresAt ?? null,
+      scim,
     })
     .returning();
   const v = view(row!, now);
   await appendAudit(tx, ctx, {
     action: 'token.create',
     subject: { type: 'api_token', id: v.id },
-    after: { name: v.name, scopes: v.scopes, expiresAt: v.expiresAt, hint: v.hint },
+    after: { name: v.name, scopes: v.scopes, expiresAt: v.expiresAt, hint: v.hint, scim: v.scim },
   });
   return { token, view: v };
 }
@@ -254,6 +304,25 @@ export interface TokenPrincipal {
   tokenId: string;
   name: string;
   scopes: string[];
+  scim: ScimClientSettings | null;
+}
+
+/**
+ * The lookup every authenticated request makes, as a named prepared statement (parsed and planned once per
+ * connection), one per database handle.
+ */
+const TOKEN_BY_HASH = new WeakMap<Database['db'], ReturnType<typeof prepareTokenByHash>>();
+function prepareTokenByHash(db: Database['db']) {
+  return db
+    .select()
+    .from(apiTokens)
+    .where(eq(apiTokens.tokenHash, sql.placeholder('hash')))
+    .prepare('api_token_by_hash');
+}
+function tokenByHash(db: Database['db']) {
+  let q = TOKEN_BY_HASH.get(db);
+  if (!q) TOKEN_BY_HASH.set(db, (q = prepareTokenByHash(db)));
+  return q;
 }
 
 /**
@@ -273,7 +342,7 @@ export async function authenticateToken(
     );
   }
   const hash = hashToken(presented);
-  const [row] = await database.db.select().from(apiTokens).where(eq(apiTokens.tokenHash, hash));
+  const [row] = await tokenByHash(database.db).execute({ hash });
   if (!row || !timingSafeEqual(row.tokenHash, hash))
     throw new GatehouseError(TokenErrors.invalid, 'the API token is not known', { status: 401 });
   if (row.revokedAt)
@@ -284,17 +353,19 @@ export async function authenticateToken(
       `the API token "${row.name}" expired at ${row.expiresAt.toISOString()}`,
       { status: 401 },
     );
-  // Record use at most once a minute per token: a write per request would be a needless hot row.
-  await database.db
-    .update(apiTokens)
-    .set({ lastUsedAt: now })
-    .where(
-      and(
-        eq(apiTokens.id, row.id),
-        or(isNull(apiTokens.lastUsedAt), lt(apiTokens.lastUsedAt, new Date(now.getTime() - 60_000))),
-      ),
-    );
-  return { tokenId: row.id, name: row.name, scopes: row.scopes };
+  // Record use at most once a minute per token: a write per request would be a needless hot row (and, for a SCIM
+  // client making thousands of requests a second, a second round trip each).
+  if (!row.lastUsedAt || row.lastUsedAt.getTime() < now.getTime() - 60_000)
+    await database.db
+      .update(apiTokens)
+      .set({ lastUsedAt: now })
+      .where(
+        and(
+          eq(apiTokens.id, row.id),
+          or(isNull(apiTokens.lastUsedAt), lt(apiTokens.lastUsedAt, new Date(now.getTime() - 60_000))),
+        ),
+      );
+  return { tokenId: row.id, name: row.name, scopes: row.scopes, scim: row.scim ?? null };
 }
 
 export async function countTokens(database: Pick<Database, 'db'>): Promise<number> {

@@ -24,6 +24,7 @@ export const tokenView = z.object({
   revokedBy: z.string().nullable(),
   lastUsedAt: z.string().nullable(),
   status: z.enum(['active', 'expired', 'revoked']),
+  scim: z.object({ source: z.string(), profile: z.enum(['strict', 'lenient']) }).nullable(),
 });
 
 export async function tokenRoutes(app: Router, deps: AppDeps): Promise<void> {
@@ -99,6 +100,12 @@ export async function tokenRoutes(app: Router, deps: AppDeps): Promise<void> {
             .string()
             .optional()
             .describe('Duration (30d, 12h) or ISO 8601 date-time; omitted = never expires'),
+          scim: z
+            .object({ source: z.string().max(100).optional(), profile: z.string().optional() })
+            .optional()
+            .describe(
+              'For a token with a scim: scope: its HR source (default "scim") and profile (strict, lenient)',
+            ),
         }),
         response: { 201: z.object({ token: z.string(), tokenInfo: tokenView }) },
       },
@@ -107,7 +114,12 @@ export async function tokenRoutes(app: Router, deps: AppDeps): Promise<void> {
       const ctx = contextOf(req, deps);
       const expiresAt = req.body.expiresIn ? parseExpiry(req.body.expiresIn, deps.clock.now()) : null;
       const r = await transaction(deps.database, (tx) =>
-        createToken(tx, ctx, { name: req.body.name, scopes: req.body.scopes, expiresAt }),
+        createToken(tx, ctx, {
+          name: req.body.name,
+          scopes: req.body.scopes,
+          expiresAt,
+          scim: req.body.scim,
+        }),
       );
       return reply.code(201).send({ token: r.token, tokenInfo: r.view });
     },

@@ -20,6 +20,7 @@ const PersonPage = lazy(() => import('./pages/PersonPage'));
 const DuplicatesPage = lazy(() => import('./pages/DuplicatesPage'));
 const HrImportsPage = lazy(() => import('./pages/HrImportsPage'));
 const HrImportPage = lazy(() => import('./pages/HrImportPage'));
+const ScimPage = lazy(() => import('./pages/ScimPage'));
 const TargetsPage = lazy(() => import('./pages/TargetsPage'));
 const TasksPage = lazy(() => import('./pages/TasksPage'));
 const TargetPage = lazy(() => import('./pages/TargetPage'));
@@ -77,6 +78,7 @@ export function App() {
         <Route path="people/:id" element={<PersonPage />} />
         <Route path="hr/imports" element={<HrImportsPage />} />
         <Route path="hr/imports/:id" element={<HrImportPage />} />
+        <Route path="scim" element={<ScimPage />} />
         <Route path="targets" element={<TargetsPage />} />
         <Route path="targets/:name" element={<TargetPage />} />
         <Route path="tasks" element={<TasksPage />} />

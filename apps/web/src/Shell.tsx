@@ -14,6 +14,7 @@ import {
 } from '@mantine/core';
 import { useDisclosure, useMediaQuery } from '@mantine/hooks';
 import {
+  IconArrowsExchange,
   IconBuildingCastle,
   IconChecklist,
   IconFileImport,
@@ -45,6 +46,7 @@ const NAV: NavEntry[] = [
   { to: '/', label: 'Dashboard', icon: IconLayoutDashboard },
   { to: '/people', label: 'People', icon: IconId, scope: 'people:read' },
   { to: '/hr/imports', label: 'HR imports', icon: IconFileImport, scope: 'hr:read' },
+  { to: '/scim', label: 'SCIM', icon: IconArrowsExchange, scope: 'tokens:read' },
   { to: '/targets', label: 'Targets', icon: IconPlugConnected, scope: 'targets:read' },
   { to: '/tasks', label: 'Tasks', icon: IconChecklist, scope: 'tasks:read' },
   { to: '/change-sets', label: 'Change sets', icon: IconGitPullRequest, scope: 'changes:read' },

@@ -1,7 +1,9 @@
 import { useEffect, useState } from 'react';
+import { Link } from 'react-router';
 import { useListQuery } from '../listQuery';
 import {
   Alert,
+  Anchor,
   Badge,
   Button,
   Checkbox,
@@ -12,7 +14,6 @@ import {
   Stack,
   Table,
   Text,
-  Textarea,
   TextInput,
   VisuallyHidden,
 } from '@mantine/core';
@@ -36,6 +37,8 @@ import {
   When,
 } from '../components/ui';
 import { AppModal } from '../components/modal';
+import { RevokeTokenDialog } from '../components/tokens';
+import { ScimSettingsLine, type ScimTokenRow } from '../components/scim';
 import { formatDate, formatRelative } from '../format';
 
 interface ScopeInfo {
@@ -46,7 +49,7 @@ interface ScopeInfo {
 const TOKEN_SORTS = ['name', 'createdAt', 'expiresAt', 'lastUsedAt'] as const;
 
 interface TokenList {
-  items: TokenRow[];
+  items: ScimTokenRow[];
   /** Servers that page the list say how many there are in all. */
   total?: number;
   page?: number;
@@ -197,6 +200,7 @@ function Tokens() {
                       <Text size="sm" fw={500}>
                         {t.name}
                       </Text>
+                      {t.scim ? <ScimSettingsLine scim={t.scim} /> : null}
                     </Table.Td>
                     <Table.Td>
                       <Code>{t.hint}</Code>
@@ -280,15 +284,21 @@ function Tokens() {
               setCreated(null);
             }}
           />
-          <RevokeDialog
+          <RevokeTokenDialog
             token={revoking}
+            noun="token"
             onClose={() => setRevoking(null)}
             onDone={(t) => {
               setRevoking(null);
               notifySuccess(`Token “${t.name}” revoked. Systems using it no longer have access.`);
               list.reload();
             }}
-          />
+          >
+            <Text size="sm">
+              Systems using this token lose access immediately. This cannot be undone; create a new token if
+              they still need access.
+            </Text>
+          </RevokeTokenDialog>
         </>
       ) : null}
     </Page>
@@ -360,6 +370,7 @@ function CreateTokenDialog({
   });
 
   const adminChosen = form.values.scopes.includes('admin');
+  const scimChosen = form.values.scopes.some((s) => s.startsWith('scim:'));
 
   return (
     <AppModal opened={opened} onClose={onClose} title="Create token">
@@ -406,6 +417,16 @@ function CreateTokenDialog({
           {adminChosen ? (
             <Alert color="orange" variant="light" icon={<IconAlertTriangle aria-hidden />}>
               <Code>admin</Code> allows everything, including managing operators and other tokens.
+            </Alert>
+          ) : null}
+          {scimChosen ? (
+            <Alert color="blue" variant="light">
+              This token pushes into the HR source <Code>scim</Code> with the Strict profile. To choose the
+              source and profile (Entra ID and Okta need Lenient), use{' '}
+              <Anchor component={Link} to="/scim">
+                Connect a SCIM client
+              </Anchor>{' '}
+              on the SCIM page instead.
             </Alert>
           ) : null}
           <NativeSelect label="Expires" data={EXPIRY_OPTIONS} {...form.getInputProps('expiresIn')} />
@@ -459,79 +480,6 @@ function NewTokenDialog({
           </Group>
         </Stack>
       ) : null}
-    </AppModal>
-  );
-}
-
-function RevokeDialog({
-  token,
-  onClose,
-  onDone,
-}: {
-  token: TokenRow | null;
-  onClose: () => void;
-  onDone: (t: TokenRow) => void;
-}) {
-  const [reason, setReason] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  useEffect(() => {
-    setReason('');
-    setError(null);
-  }, [token]);
-
-  const revoke = async () => {
-    if (!token) return;
-    setBusy(true);
-    setError(null);
-    try {
-      const t = await api.post<TokenRow>(
-        `/api/v1/tokens/${encodeURIComponent(token.id)}/revoke`,
-        reason.trim() ? { reason: reason.trim() } : {},
-      );
-      onDone(t ?? token);
-    } catch (e) {
-      setError(describe(e));
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  return (
-    <AppModal
-      opened={!!token}
-      onClose={onClose}
-      title={token ? `Revoke “${token.name}”?` : 'Revoke token'}
-      size="md"
-    >
-      <Stack gap="md">
-        {error ? (
-          <Alert color="red" variant="light" icon={<IconAlertTriangle aria-hidden />} role="alert">
-            {error}
-          </Alert>
-        ) : null}
-        <Text size="sm">
-          Systems using this token lose access immediately. This cannot be undone; create a new token if they
-          still need access.
-        </Text>
-        <Textarea
-          label="Reason (optional)"
-          description="Recorded in the audit trail."
-          value={reason}
-          maxLength={500}
-          onChange={(e) => setReason(e.currentTarget.value)}
-          autosize
-          minRows={2}
-        />
-        <Group justify="flex-end" gap="sm">
-          <Button variant="default" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button color="red" loading={busy} onClick={() => void revoke()}>
-            Revoke token
-          </Button>
-        </Group>
-      </Stack>
     </AppModal>
   );
 }
