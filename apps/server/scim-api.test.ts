@@ -571,6 +571,16 @@ describe('edges of the protocol', () => {
       user('p', 'P', 'Q'),
     );
     expect(put.statusCode).toBe(404);
+    const twice = await scim('workday', 'GET', '/Users?filter=userName%20pr&filter=title%20pr');
+    expect(twice.statusCode).toBe(400);
+    expect(twice.json()).toMatchObject({ scimType: 'invalidValue' });
+    expect(twice.json().detail).toMatch(/^filter must be given once/);
+    const badAttrs = await scim('workday', 'POST', '/Users/.search', {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'],
+      attributes: ['userName', 7],
+    });
+    expect(badAttrs.statusCode).toBe(400);
+    expect(badAttrs.json().detail).toMatch(/attributes/);
   });
 
   it('reads startIndex below 1 as 1, and searches Users and Groups together at the root', async () => {

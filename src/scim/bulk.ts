@@ -150,6 +150,14 @@ export async function runBulk(call: ScimCall, body: unknown, kinds: BulkKind[]):
   const pending = new Set(ops.map((_, i) => i));
   const failed = new Set<string>();
   let errors = 0;
+  const head = (op: Operation) => ({ method: op.method, ...(op.bulkId ? { bulkId: op.bulkId } : {}) });
+  /** Operation i failed: its error in its place, and whatever refers to its bulkId fails after it. */
+  const fail = (i: number, e: unknown) => {
+    errors++;
+    pending.delete(i);
+    if (ops[i]!.bulkId) failed.add(ops[i]!.bulkId!);
+    results[i] = { ...head(ops[i]!), ...errorResponse(e) };
+  };
 
   const run = async (i: number) => {
     const op = ops[i]!;
@@ -157,7 +165,6 @@ export async function runBulk(call: ScimCall, body: unknown, kinds: BulkKind[]):
     const data = substitute(op.data, created);
     const [, type, id, extra] = path.split('/');
     const kind = kinds.find((k) => k.path.toLowerCase() === `/${type ?? ''}`.toLowerCase());
-    const base = { method: op.method, ...(op.bulkId ? { bulkId: op.bulkId } : {}) };
     try {
       if (!kind || extra !== undefined || (op.method === 'POST') !== (id === undefined))
         throw scimError(
@@ -179,15 +186,13 @@ export async function runBulk(call: ScimCall, body: unknown, kinds: BulkKind[]):
       }
       const meta = (resource?.meta ?? {}) as Json;
       results[i] = {
-        ...base,
+        ...head(op),
         location: resource ? meta.location : `${call.baseUrl}${path}`,
         ...(meta.version ? { version: meta.version } : {}),
         status: String(status),
       };
     } catch (e) {
-      errors++;
-      if (op.bulkId) failed.add(op.bulkId);
-      results[i] = { ...base, ...errorResponse(e) };
+      fail(i, e);
     }
   };
 
@@ -199,20 +204,8 @@ export async function runBulk(call: ScimCall, body: unknown, kinds: BulkKind[]):
       const refs = [...refsIn(ops[i]!.data), ...refsIn(ops[i]!.path)];
       const broken = refs.find((r) => failed.has(r) || !ops.some((o) => o.bulkId === r));
       if (broken) {
-        pending.delete(i);
-        errors++;
-        if (ops[i]!.bulkId) failed.add(ops[i]!.bulkId!);
-        results[i] = {
-          method: ops[i]!.method,
-          ...(ops[i]!.bulkId ? { bulkId: ops[i]!.bulkId } : {}),
-          ...errorResponse(
-            scimError(
-              409,
-              'invalidValue',
-              `bulkId "${broken}" ${failed.has(broken) ? 'failed' : 'is not in this request'}`,
-            ),
-          ),
-        };
+        const why = failed.has(broken) ? 'failed' : 'is not in this request';
+        fail(i, scimError(409, 'invalidValue', `bulkId "${broken}" ${why}`));
         progressed = true;
         continue;
       }
@@ -223,15 +216,7 @@ export async function runBulk(call: ScimCall, body: unknown, kinds: BulkKind[]):
     }
     if (!progressed) {
       // What is left refers to itself in a circle: none of it can run.
-      for (const i of pending) {
-        errors++;
-        results[i] = {
-          method: ops[i]!.method,
-          ...(ops[i]!.bulkId ? { bulkId: ops[i]!.bulkId } : {}),
-          ...errorResponse(scimError(409, 'invalidValue', 'circular bulkId references')),
-        };
-      }
-      pending.clear();
+      for (const i of [...pending]) fail(i, scimError(409, 'invalidValue', 'circular bulkId references'));
     }
   }
   return { schemas: [BULK_RESPONSE], Operations: results.filter((r) => r !== undefined) };

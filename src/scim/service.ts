@@ -12,14 +12,15 @@ import { ensureSource } from '../hr/sources.ts';
 import type { CommandContext } from '../kit/context.ts';
 import { GatehouseError, isGatehouseError } from '../kit/errors.ts';
 import { scimError } from './errors.ts';
-import { listRows, prepared, type ListQuery, type ResourceTable } from './query.ts';
+import { listRows, pageOf, prepared, type ListQuery, type ResourceTable } from './query.ts';
 import { applyPatch } from './patch.ts';
-import { GROUP_RESOURCE, USER_RESOURCE, normalizeResource } from './schema.ts';
-import { SqlParams, foldedSql, type ResolvedAttribute } from './sql.ts';
+import { CORE_GROUP, GROUP_RESOURCE, USER_RESOURCE, normalizeResource } from './schema.ts';
+import { SqlParams, foldedSql, scalarAt, type ResolvedAttribute } from './sql.ts';
 import {
   USER_COLUMNS,
   USER_FROM,
   etagOf,
+  versionOf,
   personInputOf,
   userResource,
   type UserRow,
@@ -28,8 +29,6 @@ import { ENTERPRISE_USER, HR_USER, resolveUserAttribute } from './users.ts';
 import type { AttrPath } from './filter.ts';
 
 type Json = Record<string, unknown>;
-
-export const CORE_GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 
 /** Who is calling: the HR source their token pushes into, and how forgiving to be. */
 export interface ScimClient {
@@ -464,16 +463,7 @@ interface GroupRow {
   updated_at: Date;
 }
 
-const scalar = (
-  sql: string,
-  type: 'string' | 'datetime' = 'string',
-  caseExact = false,
-): ResolvedAttribute => ({
-  kind: 'scalar',
-  sql,
-  type,
-  caseExact,
-});
+const scalar = scalarAt;
 
 const GROUP_MEMBERS = `(select coalesce(jsonb_agg(jsonb_build_object('value', gm.person_id::text,
   'display', gm.display, 'type', 'User')), '[]'::jsonb) from person_group_members gm where gm.group_id = g.id)`;
@@ -787,7 +777,7 @@ export async function patchGroup(
   let changed = false;
   await retrying(async () => {
     const current = await getGroup(call, id);
-    const version = Number(/\d+/.exec(String((current.meta as Json).version))?.[0]);
+    const version = versionOf(current);
     checkIfMatch(ifMatch, version);
     const r = applyPatch(GROUP_RESOURCE, current, memberDisplayNames(call, body), { lenient: lenient(call) });
     changed = r.changed;
@@ -816,4 +806,29 @@ export async function deleteGroup(call: ScimCall, id: string, ifMatch?: string):
       after: { source: call.client.source },
     });
   });
+}
+
+/**
+ * `POST /.search` at the root (RFC 7644 §3.4.3): Users, then Groups, paged as one list. A filter on attributes only
+ * one type has selects from that type; a filter neither understands is the request's error, as is any other.
+ */
+export async function searchAll(call: ScimCall, q: ListQuery, withMembers: boolean) {
+  const onlyFilterErrors = (e: unknown) => {
+    if (isGatehouseError(e) && e.details.scimType === 'invalidFilter') return null;
+    throw e;
+  };
+  const users = await listUsers(call, { ...q, startIndex: 1, count: 0 }).catch(onlyFilterErrors);
+  const groups = await listGroups(call, { ...q, startIndex: 1, count: 0 }, false).catch(onlyFilterErrors);
+  if (!users && !groups) await listUsers(call, q);
+  const { startIndex, count } = pageOf(q, MAX_RESULTS);
+  const nUsers = users?.totalResults ?? 0;
+  const resources: Json[] = [];
+  if (users && startIndex <= nUsers && count > 0)
+    resources.push(...(await listUsers(call, { ...q, startIndex, count })).resources);
+  const left = count - resources.length;
+  if (groups && left > 0 && groups.totalResults > 0) {
+    const page = { ...q, startIndex: Math.max(1, startIndex - nUsers), count: left };
+    resources.push(...(await listGroups(call, page, withMembers)).resources);
+  }
+  return { totalResults: nUsers + (groups?.totalResults ?? 0), startIndex, resources };
 }

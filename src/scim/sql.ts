@@ -28,6 +28,11 @@ export interface MultiValuedAttribute {
 
 export type ResolvedAttribute = ScalarAttribute | MultiValuedAttribute;
 
+/** A scalar attribute at a SQL expression (text, case-insensitive unless said otherwise). */
+export function scalarAt(sql: string, type: ScalarType = 'string', caseExact = false): ScalarAttribute {
+  return { kind: 'scalar', sql, type, caseExact };
+}
+
 /** Where an attribute path lives, or undefined when the resource has no such attribute. */
 export type Resolve = (path: AttrPath) => ResolvedAttribute | undefined;
 

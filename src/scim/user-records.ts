@@ -60,6 +60,12 @@ export const USER_FROM = `people p left join people m on m.source_id = p.source_
 
 export const etagOf = (version: number) => `W/"${version}"`;
 
+/** The version a resource's `meta.version` (its ETag) carries. */
+export function versionOf(resource: Record<string, unknown>): number {
+  const meta = (resource.meta ?? {}) as Record<string, unknown>;
+  return Number(/^W\/"(\d+)"$/.exec(String(meta.version))?.[1] ?? Number.NaN);
+}
+
 function parseJsonArray(text: string | undefined): unknown[] | undefined {
   if (text === undefined) return undefined;
   try {

@@ -11,7 +11,7 @@
  *   email, display name), that is what a person the client never described shows.
  */
 import type { AttrPath } from './filter.ts';
-import type { ResolvedAttribute, ScalarType } from './sql.ts';
+import { scalarAt, type ResolvedAttribute } from './sql.ts';
 
 export const CORE_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 export const ENTERPRISE_USER = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
@@ -23,12 +23,7 @@ export function storedKey(schema: string, path: string): string {
   return schema === ENTERPRISE_USER ? `scim.enterprise.${path}` : `scim.${path}`;
 }
 
-const scalar = (sql: string, type: ScalarType = 'string', caseExact = false): ResolvedAttribute => ({
-  kind: 'scalar',
-  sql,
-  type,
-  caseExact,
-});
+const scalar = scalarAt;
 
 const stored = (key: string) => `p.attributes ->> '${key}'`;
 const storedJson = (key: string) => `(${stored(key)})::jsonb`;

@@ -35,9 +35,11 @@ import {
   patchUser,
   replaceGroup,
   replaceUser,
+  searchAll,
   type ScimCall,
 } from '../../../src/scim/service.ts';
 import type { ListQuery } from '../../../src/scim/query.ts';
+import { versionOf } from '../../../src/scim/user-records.ts';
 import type { AppDeps } from '../app.ts';
 
 export const SCIM_PREFIX = '/scim/v2';
@@ -137,17 +139,29 @@ interface Projection {
   excludedAttributes?: string[];
 }
 
+/** Query parameters (or a SearchRequest's members), each checked: a repeated or mistyped one is a 400 naming it. */
 function readQuery(src: Json): { query: ListQuery; projection: Projection } {
-  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
-  const attributes = Array.isArray(src.attributes) ? (src.attributes as string[]) : list(src.attributes);
-  const excluded = Array.isArray(src.excludedAttributes)
-    ? (src.excludedAttributes as string[])
-    : list(src.excludedAttributes);
+  const text = (name: string): string | undefined => {
+    const v = src[name];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'string')
+      throw scimError(400, 'invalidValue', `${name} must be given once, as a string`, name);
+    return v;
+  };
+  const names = (name: string): string[] | undefined => {
+    const v = src[name];
+    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v.map((x) => x.trim());
+    if (Array.isArray(v))
+      throw scimError(400, 'invalidValue', `${name} must be attribute names (strings)`, name);
+    return list(text(name));
+  };
+  const attributes = names('attributes');
+  const excluded = names('excludedAttributes');
   return {
     query: {
-      filter: str(src.filter),
-      sortBy: str(src.sortBy),
-      sortOrder: str(src.sortOrder),
+      filter: text('filter'),
+      sortBy: text('sortBy'),
+      sortOrder: text('sortOrder'),
       startIndex: int(src.startIndex, 'startIndex'),
       count: int(src.count, 'count'),
     },
@@ -324,7 +338,7 @@ export async function scimRoutes(app: FastifyInstance, deps: AppDeps): Promise<v
     app.get<{ Params: { id: string } }>(`${k.path}/:id`, auth, async (req, reply) => {
       const { projection } = readQuery(req.query as Json);
       const r = await k.get(call(req), req.params.id, projection);
-      const version = Number(/\d+/.exec(String((r.meta as Json).version))?.[0]);
+      const version = versionOf(r);
       const inm = req.headers['if-none-match'];
       if (typeof inm === 'string' && etagMatches(inm, version))
         return reply
@@ -364,37 +378,10 @@ export async function scimRoutes(app: FastifyInstance, deps: AppDeps): Promise<v
   // ---------- search across resource types, and bulk ----------
   app.post('/.search', auth, async (req, reply) => {
     const { query, projection } = readQuery(searchBody(req.body));
-    const c = call(req);
-    // A filter on attributes only one type has selects from that type; any other error is the request's.
-    const onlyFilterErrors = (e: unknown) => {
-      if (isGatehouseError(e) && e.details.scimType === 'invalidFilter') return null;
-      throw e;
-    };
-    const users = await listUsers(c, { ...query, startIndex: 1, count: 0 }).catch(onlyFilterErrors);
-    const groups = await listGroups(c, { ...query, startIndex: 1, count: 0 }, false).catch(onlyFilterErrors);
-    if (!users && !groups) await listUsers(c, query); // neither type understands the filter: its error
-    const nu = users?.totalResults ?? 0;
-    const start = query.startIndex && query.startIndex > 1 ? query.startIndex : 1;
-    const count = Math.min(Math.max(0, query.count ?? MAX_RESULTS), MAX_RESULTS);
-    const out: Json[] = [];
-    if (users && start <= nu && count > 0)
-      out.push(...(await listUsers(c, { ...query, startIndex: start, count })).resources);
-    const left = count - out.length;
-    if (groups && left > 0 && groups.totalResults > 0) {
-      const gStart = Math.max(1, start - nu);
-      out.push(
-        ...(await listGroups(c, { ...query, startIndex: gStart, count: left }, wantsMembers(projection)))
-          .resources,
-      );
-    }
     return send(
       reply,
       200,
-      listResponse(
-        null,
-        { totalResults: nu + (groups?.totalResults ?? 0), startIndex: start, resources: out },
-        projection,
-      ),
+      listResponse(null, await searchAll(call(req), query, wantsMembers(projection)), projection),
     );
   });
 
