@@ -6,6 +6,7 @@ import { createLogger, type Logger } from '../../src/kit/log.ts';
 import type { CommandContext } from '../../src/kit/context.ts';
 import { openRuntime, type Runtime } from '../../src/runtime/index.ts';
 import { EXIT, makeOut, reportError, type Out } from './output.ts';
+import { api } from './remote.ts';
 
 /** What every CLI command shares: configuration, the local runtime, the context, and the action wrapper. */
 export const state = { exitCode: EXIT.ok as number };
@@ -73,3 +74,17 @@ export function run<O extends { json?: boolean }>(action: Action<O>) {
 }
 
 export const jsonOption = () => new Option('--json', 'print the result as JSON on stdout');
+
+type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
+/** Run against GATEHOUSE_URL when set, else on the local runtime (with the job system for commands that enqueue). */
+export async function call<T>(
+  cfg: Config,
+  remote: [Method, string, unknown?],
+  command: string,
+  local: (rt: Runtime) => Promise<T>,
+  jobs = false,
+): Promise<T> {
+  if (cfg.remoteUrl) return api<T>(cfg, remote[0], remote[1], remote[2]);
+  return withRuntime(cfg, command, local, { jobs });
+}

@@ -40,6 +40,7 @@ import { cliContext, cliLogger, config, jsonOption, run, state, withRuntime } fr
 import { registerHrCommands } from './hr.ts';
 import { registerTargetCommands } from './targets.ts';
 import { registerProvisioningCommands } from './provisioning.ts';
+import { registerReconcileCommands } from './reconcile.ts';
 
 // ---------- serve / worker ----------
 program
@@ -430,6 +431,7 @@ function sleep(ms: number) {
 registerHrCommands(program);
 registerTargetCommands(program);
 registerProvisioningCommands(program);
+registerReconcileCommands(program);
 
 // ---------- main ----------
 try {

@@ -1,7 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import type { Config } from '../../src/config/index.ts';
 import { transaction } from '../../src/db/index.ts';
 import { GatehouseError } from '../../src/kit/errors.ts';
 import {
@@ -31,26 +30,11 @@ import {
   type RecordedChangeSet,
 } from '../../src/provisioning/index.ts';
 import { applyPolicy, exportPolicy, type ApplyPolicyResult } from '../../src/provisioning/policy-apply.ts';
-import type { Runtime } from '../../src/runtime/index.ts';
 import { openConnector } from '../../src/targets/index.ts';
 import { findPersonId } from '../../src/identities/index.ts';
-import { cliContext, config, jsonOption, run, withRuntime } from './common.ts';
+import { call, cliContext, config, jsonOption, run, withRuntime } from './common.ts';
 import { table, type Out } from './output.ts';
 import { api } from './remote.ts';
-
-type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
-
-/** Run against GATEHOUSE_URL when set, else on the local runtime (with the job system for commands that enqueue). */
-async function call<T>(
-  cfg: Config,
-  remote: [Method, string, unknown?],
-  command: string,
-  local: (rt: Runtime) => Promise<T>,
-  jobs = false,
-): Promise<T> {
-  if (cfg.remoteUrl) return api<T>(cfg, remote[0], remote[1], remote[2]);
-  return withRuntime(cfg, command, local, { jobs });
-}
 
 const q = encodeURIComponent;
 

@@ -41,6 +41,7 @@ import { hrRoutes } from './routes/hr.ts';
 import { namingRoutes } from './routes/naming.ts';
 import { targetRoutes } from './routes/targets.ts';
 import { provisioningRoutes } from './routes/provisioning.ts';
+import { reconcileRoutes } from './routes/reconcile.ts';
 import { SCIM_PREFIX, canonicalScimUrl, scimRoutes } from './routes/scim.ts';
 
 export interface AppDeps {
@@ -199,6 +200,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     namingRoutes,
     targetRoutes,
     provisioningRoutes,
+    reconcileRoutes,
   ];
   for (const routes of v1) {
     await app.register(async (scope) => routes(scope.withTypeProvider<ZodTypeProvider>(), deps), {

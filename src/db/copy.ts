@@ -26,14 +26,14 @@ export async function copyRows(
   client: pg.PoolClient | pg.Client,
   table: string,
   columns: readonly string[],
-  rows: Iterable<readonly CopyValue[]>,
+  rows: Iterable<readonly CopyValue[]> | AsyncIterable<readonly CopyValue[]>,
 ): Promise<void> {
   const ident = (n: string) => `"${n.replace(/"/g, '""')}"`;
   const sql = `COPY ${ident(table)} (${columns.map(ident).join(', ')}) FROM STDIN`;
   const stream = client.query(copyFrom(sql));
-  function* lines() {
+  async function* lines() {
     let chunk = '';
-    for (const r of rows) {
+    for await (const r of rows) {
       chunk += r.map(copyText).join('\t') + '\n';
       if (chunk.length > 256 * 1024) {
         yield chunk;

@@ -29,6 +29,8 @@ export function scopesOf(role: Role): Scope[] {
         'policy:read',
         'changes:read',
         'changes:write',
+        'recon:read',
+        'recon:write',
       ];
     case 'auditor':
       return READ_SCOPES;

@@ -27,6 +27,43 @@ export const sodItemSchema = z.union([
 ]);
 export type SodItem = z.output<typeof sodItemSchema>;
 
+/** Person fields an account can be correlated on. */
+export const CORRELATION_FIELDS = ['employeeId', 'username', 'workEmail'] as const;
+export type CorrelationField = (typeof CORRELATION_FIELDS)[number];
+
+export const reconcilePolicySchema = z
+  .object({
+    correlation: z
+      .array(
+        z
+          .object({
+            attribute: z.string().trim().min(1).max(120).describe('Account attribute on the target'),
+            person: z.enum(CORRELATION_FIELDS).describe('The person field it holds'),
+          })
+          .strict(),
+      )
+      .max(10)
+      .optional()
+      .describe(
+        'Tried in order, a unique match links; default: attributes mapped straight from person.employeeId, person.username or person.workEmail',
+      ),
+    maxDrop: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.2)
+      .describe('A full read this much smaller than the last completed one aborts the run'),
+    inactiveDays: z
+      .number()
+      .int()
+      .min(1)
+      .max(3650)
+      .default(90)
+      .describe('An enabled account with no sign-in for this many days is inactive'),
+  })
+  .strict();
+export type ReconcilePolicy = z.output<typeof reconcilePolicySchema>;
+
 export const targetPolicySchema = z
   .object({
     account: z
@@ -95,6 +132,7 @@ export const targetPolicySchema = z
       .strict()
       .optional()
       .describe('Overrides settings.massChange for this target'),
+    reconcile: reconcilePolicySchema.default({ maxDrop: 0.2, inactiveDays: 90 }),
   })
   .strict();
 export type TargetPolicy = z.output<typeof targetPolicySchema>;

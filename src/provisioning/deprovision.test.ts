@@ -8,8 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { transaction } from '../db/index.ts';
 import { fixedClock } from '../kit/clock.ts';
 import { silentLogger } from '../kit/log.ts';
-import { discoverEntitlements } from '../policy/index.ts';
-import { openTargetForTest } from '../targets/test-support.ts';
 import { testContext } from '../testing/context.ts';
 import { slapdSkipReason, startSlapd, type Slapd } from '../testing/slapd.ts';
 import { applyChangeSet } from './apply.ts';
@@ -17,7 +15,6 @@ import { assignRole, getChangeSet, undoChangeSet } from './changesets.ts';
 import { planAndRecord } from './plan.ts';
 import { opLines, provisioningHarness, type ProvisioningHarness } from './test-support.ts';
 
-const KEY = Buffer.alloc(32, 3);
 const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
 
 describe.skipIf(slapdSkipReason())(
@@ -90,13 +87,7 @@ describe.skipIf(slapdSkipReason())(
       h = await provisioningHarness();
       slapd = await startSlapd();
       await h.addTarget('corp-ldap', 'ldap', slapd.connectorConfig());
-      const c = await openTargetForTest(h.database, 'corp-ldap', KEY);
-      try {
-        for (const n of ['staff', 'sales', 'vpn']) await c.create('group', { cn: n });
-        await transaction(h.database, (tx) => discoverEntitlements(tx, h.ctx(), 'corp-ldap', c));
-      } finally {
-        await c.close();
-      }
+      await h.addGroups('corp-ldap', ['staff', 'sales', 'vpn']);
       await h.setPolicy({
         settings: { massChange: { threshold: 1, minimum: 1000 } },
         targets: {

@@ -11,15 +11,12 @@ import { adTestDomain, type AdTestDomain } from '../connectors/active-directory/
 import { transaction } from '../db/index.ts';
 import { updateSource } from '../hr/index.ts';
 import { isGatehouseError } from '../kit/errors.ts';
-import { discoverEntitlements } from '../policy/index.ts';
-import { openTargetForTest } from '../targets/test-support.ts';
 import { sambaSkip } from '../testing/samba.ts';
 import { slapdSkipReason, startSlapd, type Slapd } from '../testing/slapd.ts';
 import { approveChangeSet, assignRole, getChangeSet, undoChangeSet } from './changesets.ts';
 import { opLines, provisioningHarness, type ProvisioningHarness } from './test-support.ts';
 
 const skip = slapdSkipReason() || sambaSkip();
-const KEY = Buffer.alloc(32, 3);
 
 const today = new Date();
 const yesterday = new Date(today.getTime() - 86_400_000).toISOString().slice(0, 10);
@@ -174,13 +171,7 @@ describe.skipIf(skip)('provisioning against slapd and Samba AD', { timeout: 180_
       ['corp-ldap', ['all-staff', 'sales', 'engineering']],
       ['corp-ad', ['All Staff', 'Sales', 'Engineering', 'Payments Approvers']],
     ] as const) {
-      const c = await openTargetForTest(h.database, target, KEY);
-      try {
-        for (const n of names) await c.create('group', { cn: n });
-        await transaction(h.database, (tx) => discoverEntitlements(tx, h.ctx(), target, c));
-      } finally {
-        await c.close();
-      }
+      await h.addGroups(target, names);
     }
     await h.setPolicy({
       settings: { massChange: { threshold: 0.2, minimum: 2 } },

@@ -168,7 +168,7 @@ export async function massChangeReasons(
   for (const op of ops)
     if (op.payload.kind === 'disable_account' || op.payload.kind === 'delete_account') {
       const set = removals.get(op.targetName) ?? new Set();
-      set.add(op.accountId ?? op.personId);
+      set.add(op.accountId ?? op.personId ?? op.summary);
       removals.set(op.targetName, set);
     }
   const brakeOf = (target: string) =>
@@ -251,7 +251,7 @@ export async function draftChangeSet(
   for (const op of ops)
     if (op.payload.kind === 'add_member') {
       const e = policy.catalog.get(op.payload.entitlementId);
-      if (e?.privileged)
+      if (e?.privileged && op.personId)
         approvalReasons.push({
           kind: 'privileged',
           personId: op.personId,
@@ -264,7 +264,7 @@ export async function draftChangeSet(
 }
 
 export interface RecordOptions {
-  trigger: 'hr_event' | 'recompute' | 'policy' | 'undo' | 'schedule' | 'retry';
+  trigger: 'hr_event' | 'recompute' | 'policy' | 'undo' | 'schedule' | 'retry' | 'remediation';
   triggerRefs?: Record<string, unknown>;
   /** When the triggering HR event took effect (default: now). */
   triggeredAt?: Date;
@@ -301,7 +301,12 @@ export async function recordChangeSet(
       ? 'awaiting_approval'
       : 'approved';
   const id = ctx.ids();
-  const people = new Set(draft.ops.map((o) => o.personId).concat(draft.blocked.map((b) => b.personId)));
+  const people = new Set(
+    draft.ops
+      .map((o) => o.personId)
+      .filter((x) => x !== null)
+      .concat(draft.blocked.map((b) => b.personId)),
+  );
   const r = await tx.client.query<{ seq: number }>(
     `insert into change_sets (id, title, trigger, trigger_refs, status, approval_reasons, blocked, warnings, people_count,
        op_count, policy_version, triggered_at, created_by, created_by_id, created_at, undo_of)

@@ -270,7 +270,7 @@ function applyOps(accounts: KnownAccount[], ops: PlannedOp[], now: Date = NOW): 
       case 'create_account': {
         expect(out.some((x) => x.personId === op.personId && x.targetName === op.targetName)).toBe(false);
         out.push(
-          account(op.personId, op.targetName, {
+          account(op.personId!, op.targetName, {
             name: String(Object.values(p.attributes)[0] ?? op.personId),
             attributes: { ...p.attributes },
             enabled: p.enabled,

@@ -105,7 +105,8 @@ export type OpPayload =
   | { kind: 'delete_account' };
 
 export interface PlannedOp {
-  personId: string;
+  /** Null for an account without an owner (an orphan found by reconciliation). */
+  personId: string | null;
   targetId: string;
   targetName: string;
   /** The known account the operation acts on (null for a create). */

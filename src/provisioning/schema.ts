@@ -70,7 +70,7 @@ export const changeSets = pgTable(
     seq: bigserial('seq', { mode: 'number' }).notNull(),
     title: text('title').notNull(),
     trigger: text('trigger', {
-      enum: ['hr_event', 'recompute', 'policy', 'undo', 'schedule', 'retry'],
+      enum: ['hr_event', 'recompute', 'policy', 'undo', 'schedule', 'retry', 'remediation'],
     }).notNull(),
     triggerRefs: jsonb('trigger_refs').$type<Record<string, unknown>>().notNull().default({}),
     status: text('status', { enum: CHANGE_SET_STATUSES }).notNull(),

@@ -10,7 +10,13 @@ import { systemClock } from '../kit/clock.ts';
 import type { CommandContext } from '../kit/context.ts';
 import { silentLogger } from '../kit/log.ts';
 import { secretBox, type SecretBox } from '../kit/secret-box.ts';
-import { checkDocument, savePolicy, type PolicyDocumentInput } from '../policy/index.ts';
+import {
+  checkDocument,
+  discoverEntitlements,
+  savePolicy,
+  type PolicyDocumentInput,
+} from '../policy/index.ts';
+import { openTargetForTest } from '../targets/test-support.ts';
 import { ALL_QUEUES } from '../runtime/queues.ts';
 import { createTarget } from '../targets/index.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/db.ts';
@@ -27,6 +33,8 @@ export interface ProvisioningHarness {
   secrets: SecretBox;
   ctx(actor?: CommandContext['actor']): CommandContext;
   addTarget(name: string, connector: string, config: Record<string, unknown>): Promise<void>;
+  /** Create these groups on a target and read them into the catalog. */
+  addGroups(target: string, names: readonly string[]): Promise<void>;
   setPolicy(doc: PolicyDocumentInput): Promise<number>;
   /** Import HR rows (with the header) as the source "workday". */
   importHr(rows: string[]): Promise<void>;
@@ -37,11 +45,14 @@ export interface ProvisioningHarness {
   close(): Promise<void>;
 }
 
+/** The key of the harness's secret box (targets' credentials are sealed with it). */
+export const KEY = Buffer.alloc(32, 3);
+
 const FINAL = new Set(['applied', 'failed', 'awaiting_approval', 'blocked', 'rejected', 'cancelled']);
 
 export async function provisioningHarness(): Promise<ProvisioningHarness> {
   const database = await createTestDatabase();
-  const secrets = secretBox(Buffer.alloc(32, 3), 'test');
+  const secrets = secretBox(KEY, 'test');
   const jobs = new Jobs({
     pool: database.pool,
     log: silentLogger,
@@ -61,6 +72,15 @@ export async function provisioningHarness(): Promise<ProvisioningHarness> {
     ctx,
     async addTarget(name, connector, config) {
       await transaction(database, (tx) => createTarget(tx, ctx(), { secrets }, { name, connector, config }));
+    },
+    async addGroups(target, names) {
+      const c = await openTargetForTest(database, target, KEY);
+      try {
+        for (const n of names) await c.create('group', { cn: n });
+        await transaction(database, (tx) => discoverEntitlements(tx, ctx(), target, c));
+      } finally {
+        await c.close();
+      }
     },
     async setPolicy(doc) {
       const policy = await checkDocument(database.pool, doc);

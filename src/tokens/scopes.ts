@@ -29,6 +29,9 @@ export const SCOPES = {
   'changes:read': 'See change sets (previews, status, operations) and provisioning latency',
   'changes:write': 'Recompute people, retry failed operations and undo change sets',
   'changes:approve': 'Approve or reject change sets that wait for approval',
+  'recon:read': 'See reconciliation runs, observed accounts, findings and the access reports',
+  'recon:write': 'Run reconciliations, link accounts to their owners and plan fixes for findings',
+  'findings:approve': 'Accept the risk of a finding until a date (the one accepting is its approver)',
   'scim:read': 'Read Users and Groups over SCIM 2.0 (/scim/v2)',
   'scim:write': "Push people and groups over SCIM 2.0 as an HR source (the token's SCIM source)",
 } as const;

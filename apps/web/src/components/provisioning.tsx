@@ -319,6 +319,7 @@ export const TRIGGER_LABELS: Record<string, string> = {
   undo: 'Undo',
   schedule: 'Scheduled (end of quarantine, assignment dates)',
   retry: 'Retry',
+  remediation: 'Fix of reconciliation findings',
 };
 
 export const REASON_LABELS: Record<string, string> = {
