@@ -31,7 +31,7 @@ const usage = (message: string, field: string) =>
 
 function printRun(r: RunResult, out: Out): void {
   const c = r.counts;
-  out.line(`Run #${r.seq} of ${r.target}: ${r.status}.`);
+  out.line(`Run #${r.seq} of ${r.target} (${r.mode}): ${r.status}.`);
   if (r.reason) out.line(`  ${r.reason}`);
   if (r.status !== 'completed') return;
   out.line(
@@ -86,12 +86,13 @@ export function registerReconcileCommands(program: Command): void {
     )
     .addOption(jsonOption())
     .action(
-      run<{ force?: boolean; json?: boolean }>(async (o, out, cmd) => {
+      run<{ force?: boolean; incremental?: boolean; json?: boolean }>(async (o, out, cmd) => {
+        const mode = o.incremental ? 'incremental' : 'full';
         const target = cmd.args[0]!;
         const cfg = config();
         const r = await call<RunResult>(
           cfg,
-          ['POST', `/api/v1/targets/${q(target)}/reconcile`, { force: o.force === true, wait: true }],
+          ['POST', `/api/v1/targets/${q(target)}/reconcile`, { mode, force: o.force === true, wait: true }],
           'reconcile',
           (rt) =>
             reconcileTarget(
@@ -99,6 +100,7 @@ export function registerReconcileCommands(program: Command): void {
               cliContext(rt),
               {
                 target,
+                mode,
                 force: o.force === true,
                 onProgress: (n) => {
                   if (!out.json && process.stderr.isTTY) process.stderr.write(`\rread ${n} accounts…`);
@@ -141,7 +143,10 @@ export function registerReconcileCommands(program: Command): void {
           'findings list',
           (rt) => listFindings(rt.database.pool, query),
         );
-        if (out.json) return out.data(r);
+        if (out.json) {
+          out.data(r);
+          return;
+        }
         if (!r.items.length)
           return out.line('No findings. Run a reconciliation with: gatehouse reconcile TARGET');
         out.line(
@@ -185,7 +190,10 @@ export function registerReconcileCommands(program: Command): void {
           },
           true,
         );
-        if (out.json) return out.data(r);
+        if (out.json) {
+          out.data(r);
+          return;
+        }
         out.line(
           `Change set #${r.changeSet.seq}: ${r.changeSet.opCount} operation${r.changeSet.opCount === 1 ? '' : 's'}, waiting for approval. Review it with: gatehouse changes show ${r.changeSet.seq}`,
         );
@@ -218,7 +226,10 @@ export function registerReconcileCommands(program: Command): void {
             return getFinding(rt.database.pool, f.id);
           },
         );
-        if (out.json) return out.data(r);
+        if (out.json) {
+          out.data(r);
+          return;
+        }
         out.line(`Finding #${r.seq} accepted until ${r.acceptedUntil} by ${r.acceptedBy}.`);
       }),
     );

@@ -308,10 +308,16 @@ export class Jobs {
     await this.boss.unschedule(name, key);
   }
 
-  async schedules(): Promise<{ name: string; cron: string; timezone: string; key: string }[]> {
+  async schedules(): Promise<{ name: string; cron: string; timezone: string; key: string; data: object }[]> {
     this.ready();
     const s = await this.boss.getSchedules();
-    return s.map((x) => ({ name: x.name, cron: x.cron, timezone: x.timezone, key: x.key }));
+    return s.map((x) => ({
+      name: x.name,
+      cron: x.cron,
+      timezone: x.timezone,
+      key: x.key,
+      data: x.data ?? {},
+    }));
   }
 
   /** The next occurrences of a cron expression in a zone (for previews). */

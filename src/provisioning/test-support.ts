@@ -27,6 +27,44 @@ import { getChangeSet, listChangeSets, type ChangeSetView } from './changesets.t
 export const HR_HEADER =
   'employee_id,first_name,last_name,preferred_name,personal_email,mobile_phone,department,title,cost_center,location,time_zone,manager_id,worker_type,status,hire_date,termination_date';
 
+/** One HR CSV row (after HR_HEADER) of an employee in Berlin; only what tests vary is a parameter. */
+export function hrRow(
+  id: string,
+  first: string,
+  last: string,
+  opts: { status?: string; term?: string; dept?: string; title?: string; manager?: string } = {},
+): string {
+  return [
+    id,
+    first,
+    last,
+    '',
+    '',
+    '',
+    opts.dept ?? 'Sales',
+    opts.title ?? 'Rep',
+    'CC1',
+    'Berlin',
+    'Europe/Berlin',
+    opts.manager ?? '',
+    'employee',
+    opts.status ?? 'active',
+    '2020-01-01',
+    opts.term ?? '',
+  ].join(',');
+}
+
+/** The LDAP account of a person as most tests map it (uid is the naming attribute; employeeNumber correlates). */
+export const LDAP_ACCOUNT = {
+  namingAttribute: 'uid',
+  attributes: {
+    uid: 'person.username',
+    cn: 'person.displayName',
+    sn: 'person.lastName',
+    employeeNumber: 'person.employeeId',
+  },
+};
+
 export interface ProvisioningHarness {
   database: TestDatabase;
   jobs: Jobs;

@@ -91,6 +91,8 @@ export async function correlate(
       [targetId, rule.attribute, describeRule(rule)],
     );
   }
+  // Fresh statistics for the join below: without them PostgreSQL may loop over the whole stage per account.
+  await db.query('analyze recon_corr');
   await db.query(
     `update recon_objects o set person_id = c.person_id, link = case when c.id is null then null else 'rule' end,
        link_detail = c.detail

@@ -8,4 +8,6 @@ export const ReconErrors = {
   wrongState: 'finding_wrong_state',
   invalid: 'recon_invalid',
   nothingToFix: 'finding_nothing_to_fix',
+  /** An incremental run needs a completed run's sync position. */
+  noSyncToken: 'recon_no_sync_token',
 } as const;

@@ -107,7 +107,7 @@ export function findingsFromPlan(
           entitlementId: null,
           summary: `${person.name} should have an account on ${t} and has none`,
           evidence: { desired: p.attributes, enabled: p.enabled },
-          fix: `Create the account on ${t} (remediate)`,
+          fix: `Create the account on ${t}`,
           monthlyCost: null,
         });
         break;
@@ -135,7 +135,7 @@ export function findingsFromPlan(
           entitlementId: p.entitlementId,
           summary: `${person.name} is in ${e?.displayName ?? p.groupName} on ${t}, which no role or assignment gives`,
           evidence: { account, group: p.groupName, entitlement: p.key, privileged: e?.privileged ?? false },
-          fix: `Remove ${account} from ${e?.displayName ?? p.groupName} (remediate), or assign a role that grants it`,
+          fix: `Remove ${account} from ${e?.displayName ?? p.groupName}, or assign a role that grants it`,
           monthlyCost: null,
         });
         break;
@@ -156,7 +156,7 @@ export function findingsFromPlan(
           entitlementId: null,
           summary: `${person.name} has the account ${account} on ${t}, which no role or assignment gives`,
           evidence: { account, enabled: observed.enabled },
-          fix: `Disable ${account} (remediate), or assign a role that gives an account on ${t}`,
+          fix: `Disable ${account}, or assign a role that gives an account on ${t}`,
           monthlyCost: null,
         });
         break;
@@ -174,7 +174,7 @@ export function findingsFromPlan(
       entitlementId: null,
       summary: `${observed.name} on ${t} differs from the policy: ${drift.map((d) => d.attribute).join(', ')}`,
       evidence: { account: observed.name, differences: drift },
-      fix: `Set ${drift.map((d) => d.attribute).join(', ')} back to what the policy says (remediate)`,
+      fix: `Set ${drift.map((d) => d.attribute).join(', ')} back to what the policy says`,
       monthlyCost: null,
     });
   for (const s of plan.sod)
@@ -205,7 +205,7 @@ export function secondAccount(personId: string, name: string, o: Observed, targe
     entitlementId: null,
     summary: `${name} has a second account ${o.name} on ${target}`,
     evidence: { account: o.name, enabled: o.enabled, groups: o.memberOf.length },
-    fix: `Disable ${o.name} (remediate) once its owner no longer needs it`,
+    fix: `Disable ${o.name} once its owner no longer needs it`,
     monthlyCost: null,
   };
 }
@@ -247,8 +247,8 @@ async function sqlFindings(
          'groups', cardinality(o.member_of),
          'suggestion', case when s.id is null then null else jsonb_build_object('personId', s.id, 'name', s.display_name,
            'employeeId', s.employee_id, 'score', round(o.suggestion_score::numeric, 2)) end),
-       case when s.id is null then 'Find its owner and link it, or disable it (remediate)'
-            else 'Link it to ' || s.display_name || ' if it is theirs, or disable it (remediate)' end,
+       case when s.id is null then 'Find its owner and link it, or disable it'
+            else 'Link it to ' || s.display_name || ' if it is theirs, or disable it' end,
        null
      from recon_objects o left join people s on s.id = o.suggested_person_id
      where o.target_id = $1 and o.gone_at is null and o.person_id is null`,
@@ -261,7 +261,7 @@ async function sqlFindings(
          ') and still has the enabled account ' || o.name || ' on ' || $2,
        jsonb_build_object('account', o.name, 'employeeId', p.employee_id, 'terminatedAt', p.termination_at,
          'lastLoginAt', o.last_login_at, 'link', o.link),
-       'Disable ' || o.name || ' and remove its groups (remediate)', null
+       'Disable ' || o.name || ' and remove its groups', null
      from recon_objects o join people p on p.id = o.person_id
      where o.target_id = $1 and o.gone_at is null and p.status = 'terminated' and o.enabled is not false`,
     params,
@@ -272,7 +272,7 @@ async function sqlFindings(
        o.name || ' on ' || $2 || ' has not signed in for ' || extract(day from $3::timestamptz - o.last_login_at)::int || ' days',
        jsonb_build_object('account', o.name, 'lastLoginAt', o.last_login_at, 'inactiveDays', $4::int,
          'groups', coalesce(c.groups, '[]'::jsonb)),
-       'Disable ' || o.name || case when c.cost > 0 then ' (saves ' || c.cost || ' a month)' else '' end || ' (remediate)',
+       'Disable ' || o.name || case when c.cost > 0 then ' (saves ' || c.cost || ' a month)' else '' end,
        c.cost
      from recon_objects o
      left join lateral (

@@ -17,3 +17,9 @@ export {
 export { FINDING_KINDS, FINDING_STATUSES, SEVERITIES, type FindingKind, type Severity } from './schema.ts';
 export { RECONCILE_QUEUE, reconcileQueue, type ReconcileJob } from './queue.ts';
 export { findingsReport, accessReport } from './reports.ts';
+export {
+  listReconcileSchedules,
+  setReconcileSchedule,
+  type ScheduleInput,
+  type ScheduleView,
+} from './schedule.ts';

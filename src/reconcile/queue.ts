@@ -7,6 +7,7 @@ export const RECONCILE_QUEUE = 'reconcile.run';
 export interface ReconcileJob {
   target: string;
   force?: boolean;
+  mode?: 'full' | 'incremental';
   trigger?: 'manual' | 'schedule';
   /** Who asked (shown as the run's starter). */
   by?: string;
@@ -36,7 +37,12 @@ export const reconcileQueue: QueueDefinition<ReconcileJob> = {
           clock: ctx.clock,
           ids: randomUUID,
         },
-        { target: job.data.target, force: job.data.force ?? false, trigger: job.data.trigger ?? 'manual' },
+        {
+          target: job.data.target,
+          mode: job.data.mode ?? 'full',
+          force: job.data.force ?? false,
+          trigger: job.data.trigger ?? 'manual',
+        },
       );
   },
 };

@@ -10,17 +10,25 @@ import { listAudit } from '../audit/index.ts';
 import { transaction } from '../db/index.ts';
 import { silentLogger } from '../kit/log.ts';
 import { approveChangeSet } from '../provisioning/index.ts';
-import { opLines, provisioningHarness, type ProvisioningHarness } from '../provisioning/test-support.ts';
+import {
+  LDAP_ACCOUNT,
+  hrRow,
+  opLines,
+  provisioningHarness,
+  type ProvisioningHarness,
+} from '../provisioning/test-support.ts';
 import { updateTarget } from '../targets/index.ts';
 import { slapdSkipReason, startSlapd, type Slapd } from '../testing/slapd.ts';
 import {
   acceptFinding,
   linkObject,
   listFindings,
+  listReconcileSchedules,
   listRuns,
   reconcileTarget,
   reconStatus,
   remediateFindings,
+  setReconcileSchedule,
   type FindingView,
 } from './index.ts';
 
@@ -28,24 +36,7 @@ describe.skipIf(slapdSkipReason())('reconciliation against slapd', { timeout: 18
   let h: ProvisioningHarness;
   let slapd: Slapd;
   const row = (id: string, first: string, last: string, status = 'active', term = '', dept = 'Sales') =>
-    [
-      id,
-      first,
-      last,
-      '',
-      '',
-      '',
-      dept,
-      'Rep',
-      'CC1',
-      'Berlin',
-      'Europe/Berlin',
-      '',
-      'employee',
-      status,
-      '2020-01-01',
-      term,
-    ].join(',');
+    hrRow(id, first, last, { status, term, dept });
   const deps = () => ({
     database: h.database,
     secrets: h.secrets,
@@ -54,7 +45,12 @@ describe.skipIf(slapdSkipReason())('reconciliation against slapd', { timeout: 18
     ids: () => crypto.randomUUID(),
   });
   const reconcile = (
-    opts: { force?: boolean; progressEvery?: number; onProgress?: (n: number) => void } = {},
+    opts: {
+      force?: boolean;
+      mode?: 'full' | 'incremental';
+      progressEvery?: number;
+      onProgress?: (n: number) => void;
+    } = {},
   ) => reconcileTarget(deps(), h.ctx(), { target: 'corp-ldap', pageSize: 2, ...opts });
   const open = async () => (await listFindings(h.database.pool, { target: 'corp-ldap', limit: 100 })).items;
   const line = (f: FindingView) =>
@@ -74,15 +70,7 @@ describe.skipIf(slapdSkipReason())('reconciliation against slapd', { timeout: 18
       settings: { massChange: { threshold: 1, minimum: 1000 } },
       targets: {
         'corp-ldap': {
-          account: {
-            namingAttribute: 'uid',
-            attributes: {
-              uid: 'person.username',
-              cn: 'person.displayName',
-              sn: 'person.lastName',
-              employeeNumber: 'person.employeeId',
-            },
-          },
+          account: LDAP_ACCOUNT,
           reconcile: { maxDrop: 0.2, inactiveDays: 90 },
         },
       },
@@ -337,5 +325,56 @@ describe.skipIf(slapdSkipReason())('reconciliation against slapd', { timeout: 18
     expect(await lines()).toEqual(before);
     const ok = await reconcile();
     expect(ok.status).toBe('completed');
+  });
+
+  it('an incremental run reads only what changed since the last one and finds the same problems', async () => {
+    await slapd.apply(
+      [`dn: uid=cy.cole,${slapd.usersDn}`, 'changetype: modify', 'replace: cn', 'cn: Cyrus Cole', ''].join(
+        '\n',
+      ),
+      { as: 'root' },
+    );
+    const run = await reconcile({ mode: 'incremental' });
+    expect(run).toMatchObject({ status: 'completed', mode: 'incremental', findingsOpened: 1 });
+    // Only the changed entry was read, not the 12 accounts of a full read.
+    expect(run.counts.read).toBeLessThan(4);
+    expect(await lines()).toContain('drift cy.cole');
+    const full = await reconcile();
+    expect(full).toMatchObject({ mode: 'full', findingsOpened: 0, findingsClosed: 0 });
+  });
+
+  it('a target can be reconciled on a schedule; a bad or too frequent schedule is refused at its field', async () => {
+    const deps = { database: h.database, jobs: h.jobs };
+    const set = await setReconcileSchedule(deps, h.ctx(), 'corp-ldap', {
+      cron: '0 2 * * *',
+      timeZone: 'Europe/Berlin',
+      mode: 'incremental',
+    });
+    expect(set).toMatchObject({
+      target: 'corp-ldap',
+      cron: '0 2 * * *',
+      timeZone: 'Europe/Berlin',
+      mode: 'incremental',
+    });
+    expect(set!.next).toHaveLength(3);
+    expect(new Date(set!.next[0]!).getTime()).toBeGreaterThan(Date.now());
+    await expect(
+      setReconcileSchedule(deps, h.ctx(), 'corp-ldap', {
+        cron: 'every night',
+        timeZone: 'UTC',
+        mode: 'full',
+      }),
+    ).rejects.toMatchObject({ code: 'recon_invalid', problems: [{ field: 'cron' }] });
+    await expect(
+      setReconcileSchedule(deps, h.ctx(), 'corp-ldap', { cron: '* * * * *', timeZone: 'UTC', mode: 'full' }),
+    ).rejects.toMatchObject({
+      code: 'recon_invalid',
+      problems: [{ field: 'cron', message: expect.stringContaining('15 minutes') }],
+    });
+    await expect(
+      setReconcileSchedule(deps, h.ctx(), 'nope', { cron: '0 2 * * *', timeZone: 'UTC', mode: 'full' }),
+    ).rejects.toMatchObject({ code: 'target_not_found' });
+    await setReconcileSchedule(deps, h.ctx(), 'corp-ldap', null);
+    expect(await listReconcileSchedules(deps)).toEqual([]);
   });
 });

@@ -15,7 +15,9 @@ import {
   type PlannedOp,
   type RecordedChangeSet,
 } from '../provisioning/index.ts';
+import { PeopleErrors } from '../identities/index.ts';
 import { ReconErrors } from './errors.ts';
+import { isUuid } from './views.ts';
 import { loadObserved, narrowTo, observedAccount } from './findings.ts';
 import type { FindingKind } from './schema.ts';
 
@@ -318,6 +320,10 @@ export async function linkObject(
   objectId: string,
   personId: string,
 ): Promise<void> {
+  if (!isUuid(objectId))
+    throw new GatehouseError(ReconErrors.objectNotFound, `no observed account ${objectId}`, { status: 404 });
+  if (!isUuid(personId))
+    throw new GatehouseError(PeopleErrors.notFound, `no person ${personId}`, { status: 404 });
   const r = await tx.client.query<{
     name: string;
     person_id: string | null;
@@ -337,7 +343,7 @@ export async function linkObject(
     `select display_name from people where id = $1 and merged_into is null`,
     [personId],
   );
-  if (!p.rows[0]) throw new GatehouseError(ReconErrors.invalid, `no person ${personId}`, { status: 404 });
+  if (!p.rows[0]) throw new GatehouseError(PeopleErrors.notFound, `no person ${personId}`, { status: 404 });
   const who = ctx.actor.name ?? ctx.actor.id;
   await tx.client.query(
     `update recon_objects set person_id = $2, link = 'manual', link_detail = $3, suggested_person_id = null,

@@ -25,7 +25,7 @@ export async function findingsReport(db: Q, q: FindingQuery, now: Date): Promise
   return {
     title: 'findings',
     columns: [
-      { key: 'seq', header: 'Finding', width: 9 },
+      { key: 'seq', header: 'Number', width: 9 },
       { key: 'severity', header: 'Severity', width: 10 },
       { key: 'kind', header: 'Kind', width: 18 },
       { key: 'status', header: 'Status', width: 10 },

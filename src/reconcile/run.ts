@@ -23,6 +23,11 @@ export type ReconcileDeps = OpenDeps & { database: Pick<Database, 'pool'> };
 export interface ReconcileOptions {
   target: string;
   trigger?: 'manual' | 'schedule';
+  /**
+   * full (default): every account is read; incremental: only what changed since the last run's sync token (the
+   * connector's `sync`), which cannot see deletions — a full run does.
+   */
+  mode?: 'full' | 'incremental';
   /** Merge even when the read is much smaller than the last one (someone checked it is right). */
   force?: boolean;
   pageSize?: number;
@@ -35,6 +40,7 @@ export interface RunResult {
   id: string;
   seq: number;
   target: string;
+  mode: 'full' | 'incremental';
   status: RunStatus;
   reason: string | null;
   counts: Partial<RunCounts>;
@@ -82,10 +88,22 @@ export async function reconcileTarget(
        where target_id = $1 and status = 'running'`,
       [target.id, started],
     );
+    const mode = opts.mode ?? 'full';
+    const last = await client.query<{ sync_token: string | null; seq: number }>(
+      `select sync_token, seq from recon_runs where target_id = $1 and status = 'completed'
+       order by seq desc limit 1`,
+      [target.id],
+    );
+    if (mode === 'incremental' && !last.rows[0]?.sync_token)
+      throw new GatehouseError(
+        ReconErrors.noSyncToken,
+        `"${target.name}" has no completed full reconciliation with a sync position to start from: run a full one first`,
+        { status: 409 },
+      );
     const ins = await client.query<{ seq: number }>(
       `insert into recon_runs (id, target_id, mode, trigger, status, started_by, started_at)
-       values ($1, $2, 'full', $3, 'running', $4, $5) returning seq`,
-      [id, target.id, opts.trigger ?? 'manual', ctx.actor.name ?? ctx.actor.id, started],
+       values ($1, $2, $3, $4, 'running', $5, $6) returning seq`,
+      [id, target.id, mode, opts.trigger ?? 'manual', ctx.actor.name ?? ctx.actor.id, started],
     );
     seq = ins.rows[0]!.seq;
     const finish = async (
@@ -97,13 +115,23 @@ export async function reconcileTarget(
     ): Promise<RunResult> => {
       await client.query(
         `update recon_runs set status = $2, reason = $3, counts = $4, findings_opened = $5, findings_closed = $6,
-           finished_at = $7 where id = $1`,
-        [id, status, reason, JSON.stringify(counts), opened, closed, ctx.clock.now()],
+           finished_at = $7, sync_token = $8 where id = $1`,
+        [
+          id,
+          status,
+          reason,
+          JSON.stringify(counts),
+          opened,
+          closed,
+          ctx.clock.now(),
+          status === 'completed' ? syncToken : null,
+        ],
       );
       return {
         id,
         seq,
         target: target.name,
+        mode,
         status,
         reason,
         counts,
@@ -117,6 +145,8 @@ export async function reconcileTarget(
     await client.query(`create temp table recon_stage (object_id text, name text, attributes jsonb, enabled boolean,
       locked boolean, member_of jsonb, last_login_at timestamptz)`);
     let read = 0;
+    let syncToken: string | null = null;
+    const deleted: string[] = [];
     const t0 = performance.now();
     try {
       const connector = await openConnector(deps, target.name);
@@ -127,25 +157,51 @@ export async function reconcileTarget(
             `the ${connector.type} connector of "${target.name}" cannot list accounts, so it cannot be reconciled`,
             { status: 409 },
           );
-        const rows = async function* () {
-          for await (const o of connector.search({
-            objectClass: 'account',
-            pageSize: opts.pageSize ?? 500,
-          })) {
-            read += 1;
-            if (read % (opts.progressEvery ?? PROGRESS_EVERY) === 0) {
-              opts.onProgress?.(read);
-              void deps.database.pool
-                .query(`update recon_runs set counts = jsonb_build_object('read', $2::int) where id = $1`, [
-                  id,
-                  read,
-                ])
-                .catch(() => undefined);
-            }
-            yield stageRow(o);
+        const counted = (o: ConnectorObject) => {
+          read += 1;
+          if (read % (opts.progressEvery ?? PROGRESS_EVERY) === 0) {
+            opts.onProgress?.(read);
+            void deps.database.pool
+              .query(`update recon_runs set counts = jsonb_build_object('read', $2::int) where id = $1`, [
+                id,
+                read,
+              ])
+              .catch(() => undefined);
           }
+          return stageRow(o);
         };
-        await copyRows(client, 'recon_stage', STAGE_COLUMNS, rows());
+        if (mode === 'full') {
+          // The sync position before the read: changes made while reading are seen again by the next incremental run.
+          if (connector.capabilities.has('sync')) syncToken = (await connector.sync('account', null)).token;
+          const rows = async function* () {
+            for await (const o of connector.search({
+              objectClass: 'account',
+              pageSize: opts.pageSize ?? 500,
+            }))
+              yield counted(o);
+          };
+          await copyRows(client, 'recon_stage', STAGE_COLUMNS, rows());
+        } else {
+          if (!connector.capabilities.has('sync'))
+            throw new GatehouseError(
+              ReconErrors.unsupported,
+              `the ${connector.type} connector of "${target.name}" cannot report changes, so only full reconciliations are possible`,
+              { status: 409 },
+            );
+          let token = last.rows[0]!.sync_token!;
+          const rows = async function* () {
+            for (;;) {
+              const batch = await connector.sync('account', token);
+              for (const ch of batch.changes)
+                if (ch.type === 'upsert') yield counted(ch.object as ConnectorObject);
+                else deleted.push(ch.object.id);
+              token = batch.token;
+              if (!batch.more) break;
+            }
+          };
+          await copyRows(client, 'recon_stage', STAGE_COLUMNS, rows());
+          syncToken = token;
+        }
       } finally {
         await connector.close().catch(() => undefined);
       }
@@ -181,7 +237,13 @@ export async function reconcileTarget(
     await client.query('BEGIN');
     try {
       let result: RunResult;
-      if (previous !== null && previous > 0 && read < previous * (1 - maxDrop) && !opts.force) {
+      if (
+        mode === 'full' &&
+        previous !== null &&
+        previous > 0 &&
+        read < previous * (1 - maxDrop) &&
+        !opts.force
+      ) {
         const drop = Math.round((1 - read / previous) * 100);
         result = await finish(
           'aborted',
@@ -197,7 +259,16 @@ export async function reconcileTarget(
           after: { run: result.seq, read, previous },
           reason: result.reason ?? '',
         });
-      } else result = await settle(tx, ctx, policy, target, id, { read, previous, readSeconds }, finish);
+      } else
+        result = await settle(
+          tx,
+          ctx,
+          policy,
+          target,
+          id,
+          { read, previous, readSeconds, mode, deleted },
+          finish,
+        );
       await client.query('COMMIT');
       return result;
     } catch (e) {
@@ -233,7 +304,14 @@ async function settle(
   policy: CompiledPolicy | null,
   target: { id: string; name: string },
   runId: string,
-  read: { read: number; previous: number | null; readSeconds: number },
+  read: {
+    read: number;
+    previous: number | null;
+    readSeconds: number;
+    mode: 'full' | 'incremental';
+    /** Incremental: ids the connector reported deleted. */
+    deleted: string[];
+  },
   finish: (
     status: RunStatus,
     reason: string | null,
@@ -262,11 +340,24 @@ async function settle(
     [target.id, now],
   );
   const inserted = merged.rows.filter((r) => r.inserted).length;
-  const gone = await client.query(
-    `update recon_objects o set gone_at = $2
-     where o.target_id = $1 and o.gone_at is null and not exists (select 1 from recon_stage s where s.object_id = o.object_id)`,
-    [target.id, now],
-  );
+  // The merge may have added or changed a target's worth of rows in this transaction: the joins that follow need
+  // statistics that know it (autovacuum cannot see uncommitted rows), or PostgreSQL may loop over the whole stage
+  // once per account. The stage's index keeps the "gone" anti-join cheap whatever plan is chosen.
+  if (merged.rows.length > 1000) await client.query('analyze recon_objects');
+  await client.query('create index on recon_stage (object_id)');
+  const gone =
+    read.mode === 'full'
+      ? await client.query(
+          `update recon_objects o set gone_at = $2
+           where o.target_id = $1 and o.gone_at is null
+             and not exists (select 1 from recon_stage s where s.object_id = o.object_id)`,
+          [target.id, now],
+        )
+      : await client.query(
+          `update recon_objects o set gone_at = $2
+           where o.target_id = $1 and o.gone_at is null and o.object_id = any($3::text[])`,
+          [target.id, now, read.deleted],
+        );
   const t2 = performance.now();
   const corr = await correlate(client, target.id, correlationRules(compiled));
   const t3 = performance.now();

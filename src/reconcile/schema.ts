@@ -54,6 +54,8 @@ export const reconRuns = pgTable(
     findingsClosed: integer('findings_closed').notNull().default(0),
     /** Why it was aborted or failed, in words. */
     reason: text('reason'),
+    /** The connector's sync position when the read began: the next incremental run starts from it. */
+    syncToken: text('sync_token'),
     startedBy: text('started_by').notNull(),
     startedAt: timestamp('started_at', { withTimezone: true }).notNull(),
     finishedAt: timestamp('finished_at', { withTimezone: true }),

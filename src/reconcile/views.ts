@@ -160,7 +160,8 @@ export interface FindingQuery {
   personId?: string;
   /** Text in the summary, account or person name. */
   q?: string;
-  before?: number;
+  /** The `next` of the previous page: `<severity rank>:<seq>` (findings are ordered by severity, then newest). */
+  before?: string;
   limit?: number;
 }
 
@@ -258,7 +259,7 @@ const findingView = (r: FindingRow): FindingView => ({
 export async function listFindings(
   db: Q,
   q: FindingQuery,
-): Promise<{ items: FindingView[]; total: number; next: number | null }> {
+): Promise<{ items: FindingView[]; total: number; next: string | null }> {
   checkFindingQuery(q);
   const limit = Math.min(Math.max(q.limit ?? 50, 1), 10_000);
   const where = `($1::text is null or t.name = $1) and ($2::text is null or f.kind = $2)
@@ -274,26 +275,41 @@ export async function listFindings(
     q.personId ?? null,
     like,
   ];
-  const r = await db.query<FindingRow>(
-    `select ${FINDING_SELECT} from ${FINDING_FROM} where ${where} and ($7::bigint is null or f.seq < $7)
-     order by ${SEVERITY_ORDER}, f.seq desc limit $8`,
-    [...params, q.before ?? null, limit + 1],
+  const cursor = q.before ? /^(\d):(\d+)$/.exec(q.before) : null;
+  if (q.before && !cursor)
+    throw new GatehouseError(ReconErrors.invalid, 'before: give the `next` of the previous page', {
+      status: 400,
+      problems: [{ field: 'before', message: 'the `next` of the previous page', value: q.before }],
+    });
+  const r = await db.query<FindingRow & { rank: number }>(
+    `select ${FINDING_SELECT}, ${SEVERITY_ORDER} as rank from ${FINDING_FROM} where ${where}
+       and ($7::int is null or ${SEVERITY_ORDER} > $7 or (${SEVERITY_ORDER} = $7 and f.seq < $8::bigint))
+     order by ${SEVERITY_ORDER}, f.seq desc limit $9`,
+    [...params, cursor ? Number(cursor[1]) : null, cursor ? Number(cursor[2]) : null, limit + 1],
   );
   const total = await db.query<{ n: number }>(
     `select count(*)::int as n from ${FINDING_FROM} where ${where}`,
     params,
   );
-  const items = r.rows.slice(0, limit).map(findingView);
+  const page = r.rows.slice(0, limit);
+  const last = page[page.length - 1];
   return {
-    items,
+    items: page.map(findingView),
     total: total.rows[0]!.n,
-    next: r.rows.length > limit ? items[items.length - 1]!.seq : null,
+    next: r.rows.length > limit && last ? `${last.rank}:${last.seq}` : null,
   };
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isUuid = (s: string): boolean => UUID.test(s);
+
 export async function getFinding(db: Q, id: string): Promise<FindingView> {
+  if (!/^\d{1,15}$/.test(id) && !isUuid(id))
+    throw new GatehouseError(ReconErrors.findingNotFound, `no finding ${id}: give its number or id`, {
+      status: 404,
+    });
   const r = await db.query<FindingRow>(
-    `select ${FINDING_SELECT} from ${FINDING_FROM} where ${/^\d+$/.test(id) ? 'f.seq = $1::bigint' : 'f.id = $1::uuid'}`,
+    `select ${FINDING_SELECT} from ${FINDING_FROM} where ${isUuid(id) ? 'f.id = $1::uuid' : 'f.seq = $1::bigint'}`,
     [id],
   );
   if (!r.rows[0]) throw new GatehouseError(ReconErrors.findingNotFound, `no finding ${id}`, { status: 404 });

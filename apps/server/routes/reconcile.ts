@@ -9,6 +9,8 @@ import {
   accessReport,
   findingsReport,
   getFinding,
+  listReconcileSchedules,
+  setReconcileSchedule,
   linkObject,
   listFindings,
   listRuns,
@@ -31,7 +33,10 @@ const findingQuery = z
     status: z.enum([...FINDING_STATUSES, 'all']).optional(),
     personId: z.uuid().optional(),
     q: z.string().max(200).optional(),
-    before: z.coerce.number().int().positive().optional(),
+    before: z
+      .string()
+      .regex(/^\d:\d+$/, 'the `next` of the previous page')
+      .optional(),
     limit: z.coerce.number().int().min(1).max(500).optional(),
   })
   .strict();
@@ -62,10 +67,17 @@ export async function reconcileRoutes(app: Router, deps: AppDeps): Promise<void>
         summary:
           'Reconcile a target: queued for a worker (202), or run now and answered with the run when `wait` is true',
         params: z.object({ name: z.string().min(1).max(63) }),
-        body: z
-          .object({ force: z.boolean().default(false), wait: z.boolean().default(false) })
-          .strict()
-          .default({ force: false, wait: false }),
+        // No body at all (Fastify gives null) means the defaults.
+        body: z.preprocess(
+          (v) => v ?? {},
+          z
+            .object({
+              mode: z.enum(['full', 'incremental']).default('full'),
+              force: z.boolean().default(false),
+              wait: z.boolean().default(false),
+            })
+            .strict(),
+        ),
         response: { 200: json, 202: z.object({ queued: z.literal(true), target: z.string() }) },
       },
     },
@@ -75,11 +87,17 @@ export async function reconcileRoutes(app: Router, deps: AppDeps): Promise<void>
       if (req.body.wait)
         return (await reconcileTarget(deps, ctx, {
           target: target.name,
+          mode: req.body.mode,
           force: req.body.force,
         })) as unknown as Record<string, unknown>;
       await deps.jobs.send(
         RECONCILE_QUEUE,
-        { target: target.name, force: req.body.force, by: ctx.actor.name ?? ctx.actor.id },
+        {
+          target: target.name,
+          mode: req.body.mode,
+          force: req.body.force,
+          by: ctx.actor.name ?? ctx.actor.id,
+        },
         { singletonKey: `reconcile:${target.name}` },
       );
       return reply.code(202).send({ queued: true as const, target: target.name });
@@ -97,6 +115,65 @@ export async function reconcileRoutes(app: Router, deps: AppDeps): Promise<void>
       },
     },
     async () => ({ items: (await reconStatus(deps.database.pool)) as unknown as Record<string, unknown>[] }),
+  );
+
+  app.get(
+    '/reconciliation/schedules',
+    {
+      config: { scope: 'recon:read' },
+      schema: {
+        tags: ['reconciliation'],
+        summary: 'Scheduled reconciliations: per target the cron, zone, mode and the next three runs',
+        response: { 200: z.object({ items: z.array(json) }) },
+      },
+    },
+    async () => ({
+      items: (await listReconcileSchedules(deps)) as unknown as Record<string, unknown>[],
+    }),
+  );
+
+  app.put(
+    '/targets/:name/reconcile-schedule',
+    {
+      config: { scope: 'recon:write' },
+      schema: {
+        tags: ['reconciliation'],
+        summary: 'Reconcile a target on a schedule (cron in an IANA zone, at most every 15 minutes)',
+        params: z.object({ name: z.string().min(1).max(63) }),
+        body: z
+          .object({
+            cron: z.string().min(1).max(200),
+            timeZone: z.string().min(1).max(64).default('UTC'),
+            mode: z.enum(['full', 'incremental']).default('full'),
+          })
+          .strict(),
+        response: { 200: json },
+      },
+    },
+    async (req) =>
+      (await setReconcileSchedule(
+        deps,
+        contextOf(req, deps),
+        req.params.name,
+        req.body,
+      )) as unknown as Record<string, unknown>,
+  );
+
+  app.delete(
+    '/targets/:name/reconcile-schedule',
+    {
+      config: { scope: 'recon:write' },
+      schema: {
+        tags: ['reconciliation'],
+        summary: 'Stop reconciling a target on a schedule',
+        params: z.object({ name: z.string().min(1).max(63) }),
+        response: { 204: z.null() },
+      },
+    },
+    async (req, reply) => {
+      await setReconcileSchedule(deps, contextOf(req, deps), req.params.name, null);
+      return reply.code(204).send(null);
+    },
   );
 
   app.get(
@@ -128,7 +205,7 @@ export async function reconcileRoutes(app: Router, deps: AppDeps): Promise<void>
         tags: ['reconciliation'],
         summary: 'Findings, most severe first (default: open ones); `before` pages',
         querystring: findingQuery,
-        response: { 200: z.object({ items: z.array(json), total: z.number(), next: z.number().nullable() }) },
+        response: { 200: z.object({ items: z.array(json), total: z.number(), next: z.string().nullable() }) },
       },
     },
     async (req) => {

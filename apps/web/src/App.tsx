@@ -27,6 +27,8 @@ const TargetPage = lazy(() => import('./pages/TargetPage'));
 const ChangeSetsPage = lazy(() => import('./pages/ChangeSetsPage'));
 const ChangeSetPage = lazy(() => import('./pages/ChangeSetPage'));
 const PolicyPage = lazy(() => import('./pages/PolicyPage'));
+const FindingsPage = lazy(() => import('./pages/FindingsPage'));
+const ReconciliationPage = lazy(() => import('./pages/ReconciliationPage'));
 
 export function App() {
   const { loading } = useSession();
@@ -84,6 +86,8 @@ export function App() {
         <Route path="tasks" element={<TasksPage />} />
         <Route path="change-sets" element={<ChangeSetsPage />} />
         <Route path="change-sets/:id" element={<ChangeSetPage />} />
+        <Route path="findings" element={<FindingsPage />} />
+        <Route path="reconciliation" element={<ReconciliationPage />} />
         <Route path="policy" element={<PolicyPage />} />
         <Route path="audit" element={<AuditPage />} />
         <Route path="operators" element={<OperatorsPage />} />

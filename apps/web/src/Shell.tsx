@@ -18,6 +18,7 @@ import {
   IconBuildingCastle,
   IconChecklist,
   IconFileImport,
+  IconFlag,
   IconGitPullRequest,
   IconId,
   IconKey,
@@ -25,6 +26,7 @@ import {
   IconListSearch,
   IconPlugConnected,
   IconLogout,
+  IconRadar,
   IconSettings,
   IconShieldCheck,
   IconUsers,
@@ -34,6 +36,7 @@ import { useSession, type Scope } from './session';
 import { ROLE_COLORS, ROLE_LABELS } from './format';
 import { FullPageLoader } from './components/FullPageLoader';
 import { useModalScope } from './components/modal';
+import { reconScope } from './components/reconcile';
 
 interface NavEntry {
   to: string;
@@ -50,6 +53,8 @@ const NAV: NavEntry[] = [
   { to: '/targets', label: 'Targets', icon: IconPlugConnected, scope: 'targets:read' },
   { to: '/tasks', label: 'Tasks', icon: IconChecklist, scope: 'tasks:read' },
   { to: '/change-sets', label: 'Change sets', icon: IconGitPullRequest, scope: 'changes:read' },
+  { to: '/findings', label: 'Findings', icon: IconFlag, scope: reconScope('recon:read') },
+  { to: '/reconciliation', label: 'Reconciliation', icon: IconRadar, scope: reconScope('recon:read') },
   { to: '/policy', label: 'Policy', icon: IconShieldCheck, scope: 'policy:read' },
   { to: '/audit', label: 'Audit trail', icon: IconListSearch, scope: 'audit:read' },
   { to: '/operators', label: 'Operators', icon: IconUsers, scope: 'operators:read' },

@@ -23,6 +23,9 @@ import {
 
 export type Scope =
   | 'admin'
+  | 'recon:read'
+  | 'recon:write'
+  | 'findings:approve'
   | 'audit:read'
   | 'operators:read'
   | 'operators:write'

@@ -1,5 +1,7 @@
 import { createContext, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
-import { Modal, type ModalProps } from '@mantine/core';
+import { Alert, Button, Group, Modal, Stack, type ModalProps } from '@mantine/core';
+import { IconAlertTriangle } from '@tabler/icons-react';
+import { describe } from '../api';
 
 /**
  * Dialogs render in a portal next to the app. While one is open the rest of the console is made inert and hidden
@@ -27,4 +29,75 @@ export function AppModal({ opened, ...props }: ModalProps) {
     return () => change(-1);
   }, [opened, change]);
   return <Modal opened={opened} centered size="lg" {...props} />;
+}
+
+// ── Confirmation ─────────────────────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * A confirmation dialog for an action (change sets, findings): what will happen (children), the error of the last
+ * try, Back and the action button. `submit` runs the action and may throw (the
+ * error is shown in words at the top) or return false to stay open (a field shows what to fix).
+ */
+export function ConfirmDialog({
+  title,
+  opened,
+  onClose,
+  action,
+  color,
+  submit,
+  reset,
+  explain = describe,
+  children,
+}: {
+  title: string;
+  opened: boolean;
+  onClose: () => void;
+  action: string;
+  color?: string;
+  submit: () => Promise<boolean | void>;
+  /** Clears the dialog's own fields when it opens. */
+  reset?: () => void;
+  /** The words for a failure (default: the server's detail). */
+  explain?: (e: unknown) => ReactNode;
+  children: ReactNode;
+}) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ReactNode>(null);
+  useEffect(() => {
+    setError(null);
+    reset?.();
+    // Only on opening: `reset` is a new function on every render.
+  }, [opened]);
+  return (
+    <AppModal opened={opened} onClose={onClose} title={title}>
+      <form
+        noValidate
+        onSubmit={(e) => {
+          e.preventDefault();
+          setBusy(true);
+          setError(null);
+          submit()
+            .catch((err: unknown) => setError(explain(err)))
+            .finally(() => setBusy(false));
+        }}
+      >
+        <Stack gap="md">
+          {error ? (
+            <Alert color="red" variant="light" icon={<IconAlertTriangle aria-hidden />} role="alert">
+              {error}
+            </Alert>
+          ) : null}
+          {children}
+          <Group justify="flex-end">
+            <Button variant="default" onClick={onClose} disabled={busy}>
+              Back
+            </Button>
+            <Button type="submit" loading={busy} {...(color ? { color } : {})}>
+              {action}
+            </Button>
+          </Group>
+        </Stack>
+      </form>
+    </AppModal>
+  );
 }

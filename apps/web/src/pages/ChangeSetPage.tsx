@@ -33,7 +33,7 @@ import {
 import { api, ApiError, describe } from '../api';
 import { useSession } from '../session';
 import { ErrorState, LoadingRows, NoAccess, notifySuccess, Page, useApiData } from '../components/ui';
-import { AppModal } from '../components/modal';
+import { ConfirmDialog } from '../components/modal';
 import {
   ByLine,
   CHANGE_SET_STATUS,
@@ -680,83 +680,12 @@ function OpItem({ op, privileged }: { op: OpView; privileged: ReadonlySet<string
   );
 }
 
-function DialogError({ error }: { error: string | null }) {
-  if (!error) return null;
-  return (
-    <Alert color="red" variant="light" icon={<IconAlertTriangle aria-hidden />} role="alert">
-      {error}
-    </Alert>
-  );
-}
-
 function actionError(e: unknown): string {
   if (e instanceof ApiError && e.code === 'changeset_self_approval')
     return 'You asked for this change set, so someone else must approve it.';
   if (e instanceof ApiError && e.code === 'changeset_wrong_state')
     return `${e.detail}. Someone may have acted on it just now; close this and look again.`;
   return describe(e);
-}
-
-/**
- * One confirmation dialog for every change-set action: what will happen (children), the error of the last try,
- * Back and the action button. `submit` runs the action (it may throw; the error is shown in words).
- */
-function ConfirmDialog({
-  title,
-  opened,
-  onClose,
-  action,
-  color,
-  submit,
-  reset,
-  children,
-}: {
-  title: string;
-  opened: boolean;
-  onClose: () => void;
-  action: string;
-  color?: string;
-  /** Return false to stay open without calling the API (a field needs fixing first). */
-  submit: () => Promise<boolean | void>;
-  /** Clears the dialog's own fields when it opens. */
-  reset?: () => void;
-  children: ReactNode;
-}) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    setError(null);
-    reset?.();
-    // Only on opening: `reset` is a new function on every render.
-  }, [opened]);
-  return (
-    <AppModal opened={opened} onClose={onClose} title={title}>
-      <form
-        noValidate
-        onSubmit={(e) => {
-          e.preventDefault();
-          setBusy(true);
-          setError(null);
-          submit()
-            .catch((err: unknown) => setError(actionError(err)))
-            .finally(() => setBusy(false));
-        }}
-      >
-        <Stack gap="md">
-          <DialogError error={error} />
-          {children}
-          <Group justify="flex-end">
-            <Button variant="default" onClick={onClose} disabled={busy}>
-              Back
-            </Button>
-            <Button type="submit" loading={busy} {...(color ? { color } : {})}>
-              {action}
-            </Button>
-          </Group>
-        </Stack>
-      </form>
-    </AppModal>
-  );
 }
 
 interface DialogProps {
@@ -770,6 +699,7 @@ function ApproveDialog({ set, opened, onClose, onDone }: DialogProps) {
   const [note, setNote] = useState('');
   return (
     <ConfirmDialog
+      explain={actionError}
       title={`Approve change set #${set.seq}?`}
       opened={opened}
       onClose={onClose}
@@ -810,6 +740,7 @@ function RejectDialog({ set, opened, onClose, onDone }: DialogProps) {
   const [noteError, setNoteError] = useState<string | null>(null);
   return (
     <ConfirmDialog
+      explain={actionError}
       title={`Reject change set #${set.seq}?`}
       opened={opened}
       onClose={onClose}
@@ -853,6 +784,7 @@ function RejectDialog({ set, opened, onClose, onDone }: DialogProps) {
 function RetryDialog({ set, opened, onClose, onDone }: DialogProps) {
   return (
     <ConfirmDialog
+      explain={actionError}
       title={`Retry change set #${set.seq}?`}
       opened={opened}
       onClose={onClose}
@@ -880,6 +812,7 @@ function UndoDialog({ set, opened, onClose }: Omit<DialogProps, 'onDone'>) {
   );
   return (
     <ConfirmDialog
+      explain={actionError}
       title={`Undo change set #${set.seq}?`}
       opened={opened}
       onClose={onClose}
