@@ -29,22 +29,14 @@
  * `readPeopleOnly` — `peopleFacts` of every chunk (reading the people rows and their managers' ids, as the load
  * does first). Rounds interleave; each method reports its fastest round.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { celEnv, celMap, parse, plan as celPlan } from '@bufbuild/cel';
 import { strings } from '@bufbuild/cel/ext';
 import { copyRows } from '../src/db/copy.ts';
-import { migrate, openDatabase, PostgresServer, transaction } from '../src/db/index.ts';
+import { transaction } from '../src/db/index.ts';
 import { runImport } from '../src/hr/index.ts';
 import { peopleFacts, personIdsPage } from '../src/identities/index.ts';
-import { Jobs } from '../src/jobs/index.ts';
-import { systemClock } from '../src/kit/clock.ts';
-import type { CommandContext } from '../src/kit/context.ts';
-import { createLogger, silentLogger } from '../src/kit/log.ts';
-import { secretBox } from '../src/kit/secret-box.ts';
 import {
   catalogKey,
   checkDocument,
@@ -68,8 +60,8 @@ import {
   type PlanInput,
   type PlanPerson,
 } from '../src/provisioning/planner.ts';
-import { ALL_QUEUES } from '../src/runtime/queues.ts';
 import { createTarget } from '../src/targets/index.ts';
+import { startBenchDatabase } from './support.ts';
 import type { BenchOptions, BenchResult, MethodFigures } from './types.ts';
 
 const DEFAULT_PEOPLE = 100_000;
@@ -699,30 +691,9 @@ async function pure(n: number, log: (s: string) => void) {
 // ── The database path ───────────────────────────────────────────────────────────────────────────────────────────
 
 async function database(n: number, log: (s: string) => void) {
-  const dir = mkdtempSync(join(tmpdir(), 'gh-bench-plan-'));
-  const server = new PostgresServer({
-    clusterDir: join(dir, 'pg'),
-    port: 0,
-    password: randomBytes(18).toString('base64url'),
-    log: createLogger({ level: 'warn', name: 'bench' }),
-  });
-  await server.start();
-  const db = openDatabase(server.url, { max: 4 });
-  const clock = systemClock;
-  const jobs = new Jobs({
-    pool: db.pool,
-    log: silentLogger,
-    clock,
-    queues: ALL_QUEUES,
-    workerId: 'bench',
-    concurrency: 1,
-  });
-  const secrets = secretBox(randomBytes(32), 'bench');
-  const ctx: CommandContext = { actor: { type: 'cli', id: 'bench', name: 'bench' }, clock, ids: randomUUID };
+  const { db, jobs, secrets, ctx, close } = await startBenchDatabase('plan');
   try {
-    await migrate(db);
-    // Workers off: the joiner events the import publishes stay queued; planning is timed here, not the queue.
-    await jobs.start({ work: false });
+    // Workers off (startBenchDatabase): the joiner events the import publishes stay queued; planning is timed here.
     const now = new Date();
     const lines = [HR_HEADER];
     for (let i = 0; i < n; i++) lines.push(csvLine(hrPerson(i, now.getTime()), i));
@@ -929,10 +900,7 @@ async function database(n: number, log: (s: string) => void) {
       conn.release();
     }
   } finally {
-    await jobs.stop(2000).catch(() => undefined);
-    await db.close().catch(() => undefined);
-    await server.stop().catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
+    await close();
   }
 }
 

@@ -17,25 +17,18 @@
  * each figure is the faster of its two rounds, every round recorded. Checked: the run completes, correlates all
  * but the orphans, and opens the expected number of drift and orphan findings.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { copyRows } from '../src/db/copy.ts';
-import { migrate, openDatabase, PostgresServer, transaction } from '../src/db/index.ts';
+import { transaction } from '../src/db/index.ts';
 import { runImport } from '../src/hr/index.ts';
-import { Jobs } from '../src/jobs/index.ts';
-import { systemClock } from '../src/kit/clock.ts';
-import type { CommandContext } from '../src/kit/context.ts';
-import { createLogger, silentLogger } from '../src/kit/log.ts';
-import { secretBox } from '../src/kit/secret-box.ts';
+import { silentLogger } from '../src/kit/log.ts';
 import { checkDocument, discoverEntitlements, savePolicy } from '../src/policy/index.ts';
 import { reconcileTarget, type RunResult } from '../src/reconcile/index.ts';
-import { ALL_QUEUES } from '../src/runtime/queues.ts';
 import { createTarget, openConnector } from '../src/targets/index.ts';
 import { startSlapd } from '../src/testing/slapd.ts';
+import { startBenchDatabase } from './support.ts';
 import type { BenchOptions, BenchResult, MethodFigures } from './types.ts';
 
 const DEFAULT_ROWS = 100_000;
@@ -72,32 +65,11 @@ const fig = (
 export default async function run(opts: BenchOptions): Promise<BenchResult> {
   const n = opts.rows ?? DEFAULT_ROWS;
   const log = opts.log;
-  const dir = mkdtempSync(join(tmpdir(), 'gh-bench-recon-'));
-  const server = new PostgresServer({
-    clusterDir: join(dir, 'pg'),
-    port: 0,
-    password: randomBytes(18).toString('base64url'),
-    log: createLogger({ level: 'warn', name: 'bench' }),
-  });
-  await server.start();
-  const db = openDatabase(server.url, { max: 6 });
-  const clock = systemClock;
-  const jobs = new Jobs({
-    pool: db.pool,
-    log: silentLogger,
-    clock,
-    queues: ALL_QUEUES,
-    workerId: 'bench',
-    concurrency: 1,
-  });
-  const secrets = secretBox(randomBytes(32), 'bench');
-  const ctx: CommandContext = { actor: { type: 'cli', id: 'bench', name: 'bench' }, clock, ids: randomUUID };
+  const { server, db, jobs, secrets, clock, ctx, close } = await startBenchDatabase('recon', { max: 6 });
   const deps = { database: db, secrets, log: silentLogger, clock, ids: randomUUID };
   let slapd: Awaited<ReturnType<typeof startSlapd>> | undefined;
   const app = new pg.Client({ connectionString: server.url.replace(/\/[^/?]+(\?|$)/, '/app$1') });
   try {
-    await migrate(db);
-    await jobs.start({ work: false });
     const lines = [HR_HEADER];
     for (let i = 0; i < n; i++)
       lines.push(
@@ -356,10 +328,7 @@ export default async function run(opts: BenchOptions): Promise<BenchResult> {
     };
   } finally {
     await app.end().catch(() => undefined);
-    await jobs.stop(5000).catch(() => undefined);
-    await db.close();
     await slapd?.stop();
-    await server.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await close();
   }
 }

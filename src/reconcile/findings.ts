@@ -14,6 +14,7 @@ import {
   type AccountState,
   type KnownAccount,
   type PersonPlan,
+  type PlanInput,
 } from '../provisioning/index.ts';
 import type { FindingKind, Severity } from './schema.ts';
 
@@ -56,7 +57,7 @@ const shown = (v: AttributeValue | undefined): AttributeValue =>
 const PLANNER_KINDS: FindingKind[] = ['drift', 'outside_grant', 'missing_account', 'sod_violation'];
 
 /** The known state the planner should see on this target: what the read found, not what Gatehouse believes. */
-export function observedAccount(
+function observedAccount(
   o: Observed,
   target: CompiledTarget,
   byObject: Map<string, CatalogEntitlement>,
@@ -287,7 +288,7 @@ async function sqlFindings(
 }
 
 /** Each person's observed accounts on the target, the managed one first: the planner sees the first. */
-export async function loadObserved(
+async function loadObserved(
   db: Q,
   targetId: string,
   personIds: readonly string[],
@@ -332,11 +333,28 @@ export async function loadObserved(
   return out;
 }
 
-/** The compiled policy narrowed to one target (the planner then plans nothing elsewhere), and its groups by id. */
-export function narrowTo(policy: CompiledPolicy, target: CompiledTarget) {
+/**
+ * The planner for these people on one target, with what the last read found there as the known state: the policy
+ * narrowed to the target (nothing is planned elsewhere), each person's first observed account in place of what
+ * Gatehouse believes. Findings and remediation plan through this one function, so they cannot disagree.
+ */
+export async function planObserved(
+  db: Q,
+  policy: CompiledPolicy,
+  target: CompiledTarget,
+  personIds: readonly string[],
+  now: Date,
+): Promise<{ input: PlanInput; plans: PersonPlan[]; observed: Map<string, Observed[]> }> {
   const byObject = new Map<string, CatalogEntitlement>();
   for (const e of policy.catalog.values()) if (e.targetId === target.id) byObject.set(e.objectId, e);
-  return { only: { ...policy, targets: new Map([[target.name, target]]) } as CompiledPolicy, byObject };
+  const only: CompiledPolicy = { ...policy, targets: new Map([[target.name, target]]) };
+  const input = await loadPlanInput(db, only, personIds, now);
+  const observed = await loadObserved(db, target.id, personIds);
+  for (const p of input.people) {
+    const o = observed.get(p.id)?.[0];
+    input.accounts.set(p.id, o ? [observedAccount(o, target, byObject)] : []);
+  }
+  return { input, plans: planPeople(input), observed };
 }
 
 const PLAN_CHUNK = 5000;
@@ -348,7 +366,6 @@ async function plannerFindings(
   target: CompiledTarget,
   now: Date,
 ): Promise<number> {
-  const { only, byObject } = narrowTo(policy, target);
   // People with operations still waiting on this target are being fixed: their findings stay as they are.
   const busy = await db.query<{ person_id: string }>(
     `select distinct person_id from change_ops where target_id = $1 and status in ('pending', 'running') and person_id is not null`,
@@ -369,13 +386,7 @@ async function plannerFindings(
     if (!page.rows.length) break;
     after = page.rows[page.rows.length - 1]!.id;
     const ids = page.rows.map((r) => r.id).filter((id) => !skip.has(id));
-    const input = await loadPlanInput(db, only, ids, now);
-    const observedOf = await loadObserved(db, target.id, ids);
-    for (const p of input.people) {
-      const o = observedOf.get(p.id)?.[0];
-      input.accounts.set(p.id, o ? [observedAccount(o, target, byObject)] : []);
-    }
-    const plans = planPeople(input);
+    const { input, plans, observed: observedOf } = await planObserved(db, policy, target, ids, now);
     const facts = new Map(input.people.map((p) => [p.id, p.facts]));
     const found: Found[] = [];
     for (const plan of plans) {

@@ -248,6 +248,14 @@ describe.skipIf(slapdSkipReason())('reconciliation against slapd', { timeout: 18
       code: 'recon_invalid',
       problems: [{ field: 'justification' }, { field: 'until' }],
     });
+    await expect(
+      transaction(h.database, (tx) =>
+        acceptFinding(tx, h.ctx(), orphan!.id, {
+          justification: 'A valid justification here',
+          until: new Date('someday'),
+        }),
+      ),
+    ).rejects.toMatchObject({ problems: [{ field: 'until', message: 'must be a date' }] });
     await transaction(h.database, (tx) =>
       acceptFinding(tx, h.ctx(), orphan!.id, {
         justification: 'Break-glass account kept by the security team',
@@ -371,6 +379,13 @@ describe.skipIf(slapdSkipReason())('reconciliation against slapd', { timeout: 18
       code: 'recon_invalid',
       problems: [{ field: 'cron', message: expect.stringContaining('15 minutes') }],
     });
+    await expect(
+      setReconcileSchedule(deps, h.ctx(), 'corp-ldap', {
+        cron: '0 2 * * *',
+        timeZone: 'Mars/Olympus',
+        mode: 'full',
+      }),
+    ).rejects.toMatchObject({ code: 'recon_invalid', problems: [{ field: 'timeZone' }] });
     await expect(
       setReconcileSchedule(deps, h.ctx(), 'nope', { cron: '0 2 * * *', timeZone: 'UTC', mode: 'full' }),
     ).rejects.toMatchObject({ code: 'target_not_found' });

@@ -8,17 +8,11 @@ import type { Jobs } from '../jobs/index.ts';
 import type { CommandContext } from '../kit/context.ts';
 import { GatehouseError } from '../kit/errors.ts';
 import { loadPolicy } from '../policy/index.ts';
-import {
-  loadPlanInput,
-  planPeople,
-  recordChangeSet,
-  type PlannedOp,
-  type RecordedChangeSet,
-} from '../provisioning/index.ts';
+import { recordChangeSet, type PlannedOp, type RecordedChangeSet } from '../provisioning/index.ts';
 import { PeopleErrors } from '../identities/index.ts';
 import { ReconErrors } from './errors.ts';
 import { isUuid } from './views.ts';
-import { loadObserved, narrowTo, observedAccount } from './findings.ts';
+import { planObserved } from './findings.ts';
 import type { FindingKind } from './schema.ts';
 
 interface FindingRow {
@@ -109,16 +103,10 @@ export async function remediateFindings(
     ];
     const compiled = policy.targets.get(targetName);
     if (people.length && compiled) {
-      const { only, byObject } = narrowTo(policy, compiled);
-      const input = await loadPlanInput(tx.client, only, people, now);
-      const observed = await loadObserved(tx.client, targetId, people);
-      for (const p of input.people) {
-        const o = observed.get(p.id)?.[0];
-        input.accounts.set(p.id, o ? [observedAccount(o, compiled, byObject)] : []);
-      }
+      const { plans } = await planObserved(tx.client, policy, compiled, people, now);
       // A managed account that the target no longer has: Gatehouse stops believing in it, so it can be created.
       await markGone(tx, ctx, targetId, people);
-      for (const plan of planPeople(input)) ops.push(...plan.ops.filter((o) => o.targetName === targetName));
+      for (const plan of plans) ops.push(...plan.ops.filter((o) => o.targetName === targetName));
     }
     for (const f of list)
       if ((f.kind === 'orphan' || f.kind === 'inactive') && f.object_id) {
@@ -268,7 +256,8 @@ export async function acceptFinding(
       field: 'justification',
       message: 'say why the risk is acceptable (at least 10 characters)',
     });
-  if (!(input.until.getTime() > now.getTime()))
+  if (Number.isNaN(input.until.getTime())) problems.push({ field: 'until', message: 'must be a date' });
+  else if (!(input.until.getTime() > now.getTime()))
     problems.push({ field: 'until', message: 'must be in the future', value: input.until.toISOString() });
   else if (input.until.getTime() - now.getTime() > MAX_ACCEPT_DAYS * 86_400_000)
     problems.push({

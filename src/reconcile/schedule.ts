@@ -36,36 +36,28 @@ export async function setReconcileSchedule(
   input: ScheduleInput | null,
 ): Promise<ScheduleView | null> {
   const target = await getTarget(deps.database.pool, targetName);
-  if (!input) {
-    await deps.jobs.unschedule(RECONCILE_QUEUE, target.name);
-  } else {
-    let next: Date[];
-    try {
-      next = await deps.jobs.previewSchedule(input.cron, input.timeZone, 3);
-    } catch (e) {
-      throw new GatehouseError(ReconErrors.invalid, `the schedule is not valid: ${describeError(e)}`, {
-        status: 400,
-        problems: [{ field: 'cron', message: describeError(e), value: input.cron }],
-      });
-    }
-    if (next.length >= 2 && next[1]!.getTime() - next[0]!.getTime() < 15 * 60_000)
-      throw new GatehouseError(ReconErrors.invalid, 'reconcile at most every 15 minutes', {
-        status: 400,
-        problems: [{ field: 'cron', message: 'runs more often than every 15 minutes', value: input.cron }],
-      });
-    const data: ReconcileJob = { target: target.name, mode: input.mode, trigger: 'schedule', by: 'schedule' };
-    await deps.jobs.schedule(RECONCILE_QUEUE, input.cron, data, {
-      timeZone: input.timeZone,
-      key: target.name,
-    });
-  }
-  await transaction(deps.database, (tx) =>
-    appendAudit(tx, ctx, {
+  if (input) await checkSchedule(deps, input);
+  // Audited in the same transaction as the change: if pg-boss refuses, no audit event says it happened.
+  await transaction(deps.database, async (tx) => {
+    await appendAudit(tx, ctx, {
       action: input ? 'recon.scheduled' : 'recon.unscheduled',
       subject: { type: 'target', id: target.id },
       after: input ? { ...input } : null,
-    }),
-  );
+    });
+    if (!input) await deps.jobs.unschedule(RECONCILE_QUEUE, target.name);
+    else {
+      const data: ReconcileJob = {
+        target: target.name,
+        mode: input.mode,
+        trigger: 'schedule',
+        by: 'schedule',
+      };
+      await deps.jobs.schedule(RECONCILE_QUEUE, input.cron, data, {
+        timeZone: input.timeZone,
+        key: target.name,
+      });
+    }
+  });
   return input ? ((await listReconcileSchedules(deps)).find((s) => s.target === target.name) ?? null) : null;
 }
 
@@ -83,4 +75,26 @@ export async function listReconcileSchedules(deps: Deps): Promise<ScheduleView[]
     });
   }
   return out.sort((a, b) => a.target.localeCompare(b.target));
+}
+
+/** A zone the runtime knows, a cron expression pg-boss can read, and at most one run per 15 minutes. */
+async function checkSchedule(deps: Deps, input: ScheduleInput): Promise<void> {
+  const invalid = (field: string, message: string, value: string) =>
+    new GatehouseError(ReconErrors.invalid, `the schedule is not valid: ${field}: ${message}`, {
+      status: 400,
+      problems: [{ field, message, value }],
+    });
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: input.timeZone });
+  } catch {
+    throw invalid('timeZone', 'not an IANA time zone (e.g. Europe/Berlin, UTC)', input.timeZone);
+  }
+  let next: Date[];
+  try {
+    next = await deps.jobs.previewSchedule(input.cron, input.timeZone, 3);
+  } catch (e) {
+    throw invalid('cron', describeError(e), input.cron);
+  }
+  if (next.length >= 2 && next[1]!.getTime() - next[0]!.getTime() < 15 * 60_000)
+    throw invalid('cron', 'runs more often than every 15 minutes', input.cron);
 }
