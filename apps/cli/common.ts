@@ -75,7 +75,7 @@ export function run<O extends { json?: boolean }>(action: Action<O>) {
 
 export const jsonOption = () => new Option('--json', 'print the result as JSON on stdout');
 
-type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** Run against GATEHOUSE_URL when set, else on the local runtime (with the job system for commands that enqueue). */
 export async function call<T>(

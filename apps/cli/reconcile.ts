@@ -12,12 +12,16 @@ import {
   findingsReport,
   getFinding,
   listFindings,
+  listReconcileSchedules,
   reconcileTarget,
   remediateFindings,
+  setReconcileSchedule,
   type FindingQuery,
   type FindingView,
   type RunResult,
+  type ScheduleView,
 } from '../../src/reconcile/index.ts';
+import type { Runtime } from '../../src/runtime/index.ts';
 import type { RecordedChangeSet } from '../../src/provisioning/index.ts';
 import { toCsv, toXlsx } from '../../src/reports/index.ts';
 import { call, cliContext, config, jsonOption, run, withRuntime } from './common.ts';
@@ -44,6 +48,21 @@ function printRun(r: RunResult, out: Out): void {
     out.line(
       `  Time: read ${c.seconds.read}s, merge ${c.seconds.merge}s, correlate ${c.seconds.correlate}s, findings ${c.seconds.findings}s.`,
     );
+}
+
+function printSchedules(list: readonly ScheduleView[], out: Out): void {
+  out.line(
+    table(
+      list.map((s) => ({
+        target: s.target,
+        cron: s.cron,
+        'time zone': s.timeZone,
+        mode: s.mode,
+        'next run': s.next[0],
+      })),
+      ['target', 'cron', 'time zone', 'mode', 'next run'],
+    ),
+  );
 }
 
 function findingQuery(o: {
@@ -84,6 +103,10 @@ export function registerReconcileCommands(program: Command): void {
       '--force',
       'merge even when the read is much smaller than the last one (the accounts really are gone)',
     )
+    .option(
+      '--incremental',
+      'read only what changed since the last completed run (the target must report changes)',
+    )
     .addOption(jsonOption())
     .action(
       run<{ force?: boolean; incremental?: boolean; json?: boolean }>(async (o, out, cmd) => {
@@ -113,6 +136,76 @@ export function registerReconcileCommands(program: Command): void {
         else printRun(r, out);
         return r.status === 'completed' ? EXIT.ok : EXIT.checkFailed;
       }),
+    );
+
+  program
+    .command('reconcile-schedule')
+    .description(
+      'Show, set or remove when targets are reconciled on their own (cron in an IANA time zone, at most every 15 minutes)',
+    )
+    .argument('[target]', 'without one: every schedule')
+    .option('--cron <expression>', 'when, e.g. "0 2 * * *" (every night at 02:00)')
+    .option('--zone <iana>', 'the time zone the cron is read in', 'UTC')
+    .option('--incremental', 'scheduled runs read only what changed since the last one')
+    .option('--off', "remove the target's schedule")
+    .addOption(jsonOption())
+    .action(
+      run<{ cron?: string; zone: string; incremental?: boolean; off?: boolean; json?: boolean }>(
+        async (o, out, cmd) => {
+          const target = cmd.args[0];
+          if (o.cron !== undefined && o.off) throw usage('give --cron or --off, not both', '--off');
+          if (!target && (o.cron !== undefined || o.off))
+            throw usage('name the target whose schedule to change', 'target');
+          const cfg = config();
+          const deps = (rt: Runtime) => ({ database: rt.database, jobs: rt.jobs });
+          const path = `/api/v1/targets/${q(target ?? '')}/reconcile-schedule`;
+          if (target && o.off) {
+            await call<unknown>(
+              cfg,
+              ['DELETE', path],
+              'reconcile-schedule',
+              (rt) => setReconcileSchedule(deps(rt), cliContext(rt), target, null),
+              true,
+            );
+            if (out.json) out.data({ target, schedule: null });
+            else out.line(`${target} is no longer reconciled on a schedule.`);
+            return;
+          }
+          if (target && o.cron !== undefined) {
+            const input = {
+              cron: o.cron,
+              timeZone: o.zone,
+              mode: o.incremental ? 'incremental' : 'full',
+            } as const;
+            const s = await call<ScheduleView | null>(
+              cfg,
+              ['PUT', path, input],
+              'reconcile-schedule',
+              (rt) => setReconcileSchedule(deps(rt), cliContext(rt), target, input),
+              true,
+            );
+            if (out.json) out.data(s);
+            else printSchedules(s ? [s] : [], out);
+            return;
+          }
+          const all = await call<ScheduleView[]>(
+            cfg,
+            ['GET', '/api/v1/reconciliation/schedules'],
+            'reconcile-schedule',
+            async (rt) => listReconcileSchedules(deps(rt)),
+            true,
+          ).then((x) => (Array.isArray(x) ? x : (x as unknown as { items: ScheduleView[] }).items));
+          const shown = target ? all.filter((s) => s.target === target) : all;
+          if (out.json) out.data(target ? (shown[0] ?? null) : shown);
+          else if (shown.length) printSchedules(shown, out);
+          else
+            out.line(
+              target
+                ? `${target} is not reconciled on a schedule. Set one with: gatehouse reconcile-schedule ${target} --cron "0 2 * * *" --zone Europe/Berlin`
+                : 'No target is reconciled on a schedule.',
+            );
+        },
+      ),
     );
 
   const findings = program.command('findings').description('What reconciliation found wrong, and fixing it');
@@ -242,6 +335,7 @@ export function registerReconcileCommands(program: Command): void {
     .option('--access', 'who has what instead of the findings')
     .option('--target <name>')
     .option('--department <name>', 'with --access')
+    .option('--role <name>', 'with --access: only the accounts of people who hold this role')
     .option('--kind <kind>')
     .option('--severity <severity>')
     .option('--status <status>')
@@ -251,6 +345,7 @@ export function registerReconcileCommands(program: Command): void {
         access?: boolean;
         target?: string;
         department?: string;
+        role?: string;
         kind?: string;
         severity?: string;
         status?: string;
@@ -272,6 +367,7 @@ export function registerReconcileCommands(program: Command): void {
                 {
                   ...(o.target ? { target: o.target } : {}),
                   ...(o.department ? { department: o.department } : {}),
+                  ...(o.role ? { role: o.role } : {}),
                 },
                 rt.clock.now(),
               )

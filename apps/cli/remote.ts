@@ -4,7 +4,7 @@ import { GatehouseError } from '../../src/kit/errors.ts';
 /** Call a Gatehouse server's API (GATEHOUSE_URL + GATEHOUSE_TOKEN). Problem responses become GatehouseErrors. */
 export async function api<T>(
   config: Config,
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
   path: string,
   body?: unknown,
 ): Promise<T> {

@@ -525,6 +525,7 @@ describe.skipIf(slapdSkipReason())('reconciliation API', { timeout: 180_000 }, (
       'Title',
       'HR status',
       'Owner found by',
+      'Roles',
       'Groups',
       'Last sign-in',
     ]);
@@ -537,7 +538,9 @@ describe.skipIf(slapdSkipReason())('reconciliation API', { timeout: 180_000 }, (
       [`uid=bob.baker,${slapd.usersDn}`, 'Bob Baker', 'Gatehouse'],
       [`uid=fay.finn,${slapd.usersDn}`, 'Fay Finn', 'Gatehouse'],
     ]);
-    expect(accounts[3]![9]).toBe('approve; pay; staff');
+    // Fay's roles (why she has access) beside her groups (what she has).
+    expect(accounts[3]!.slice(9, 11)).toEqual(['Approver; Payer; Staff', 'approve; pay; staff']);
+    expect(accounts[0]![9]).toBeUndefined();
     const about = wb.getWorksheet('About')!;
     const meta = new Map<string, string>();
     about.eachRow((x) => meta.set(String(x.getCell(1).value), String(x.getCell(2).value)));
@@ -552,6 +555,21 @@ describe.skipIf(slapdSkipReason())('reconciliation API', { timeout: 180_000 }, (
     expect(finance.headers['content-type']).toBe('text/csv; charset=utf-8');
     const rows = parse(finance.body, { bom: true }) as string[][];
     expect(rows.slice(1).map((x) => x[3])).toEqual(['Fay Finn']);
+    // By role: whoever holds Payer now (by the Finance rule); a role the policy lacks is named.
+    const payers = parse((await call('auditor', 'GET', '/reports/access.csv?role=Payer')).body, {
+      bom: true,
+    }) as string[][];
+    expect(payers.slice(1).map((x) => [x[3], x[9]])).toEqual([['Fay Finn', 'Approver; Payer; Staff']]);
+    const staff = parse((await call('auditor', 'GET', '/reports/access.csv?role=Staff')).body, {
+      bom: true,
+    }) as string[][];
+    expect(staff.slice(1).map((x) => x[3])).toEqual(['Ann Able', 'Bob Baker', 'Fay Finn']);
+    const unknown = await call('auditor', 'GET', '/reports/access.csv?role=Astronaut');
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.json()).toMatchObject({
+      code: 'recon_invalid',
+      errors: [{ field: 'role', message: 'no such role in the policy', value: 'Astronaut' }],
+    });
   });
 
   it('a POST without a body queues a run with the defaults (force and wait false)', async () => {

@@ -8,6 +8,7 @@ export {
   loadPlanInput,
   planAndRecord,
   planForHrEvents,
+  rolesHeld,
   recordChangeSet,
   type ApprovalReason,
   type BlockedGrant,

@@ -14,6 +14,7 @@ import { PolicyErrors, loadPolicy } from '../policy/index.ts';
 import { isGatehouseError } from '../kit/errors.ts';
 import {
   planPeople,
+  rolesOf,
   type KnownAccount,
   type PersonPlan,
   type PlanAssignment,
@@ -95,6 +96,33 @@ async function assignmentsOf(db: Q, personIds: readonly string[]): Promise<Map<s
     out.set(a.person_id, list);
   }
   return out;
+}
+
+/** The roles each of these people holds now (rules that match, assignments in force), sorted by name. */
+export async function rolesHeld(
+  db: Q,
+  policy: CompiledPolicy,
+  personIds: readonly string[],
+  now: Date,
+): Promise<Map<string, string[]>> {
+  const people = await peopleFacts(db, personIds);
+  const assignments = await assignmentsOf(
+    db,
+    people.map((p) => p.id),
+  );
+  return new Map(
+    people.map((p) => [
+      p.id,
+      [
+        ...rolesOf(
+          policy,
+          { id: p.id, facts: p.facts, managerId: p.managerPersonId },
+          assignments.get(p.id) ?? [],
+          now,
+        ).keys(),
+      ].sort(),
+    ]),
+  );
 }
 
 /** Everything the planner needs for these people, read in a handful of queries. */

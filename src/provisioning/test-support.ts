@@ -22,7 +22,7 @@ import { createTarget } from '../targets/index.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/db.ts';
 import { testContext } from '../testing/context.ts';
 import { eventually } from '../testing/processes.ts';
-import { getChangeSet, listChangeSets, type ChangeSetView } from './changesets.ts';
+import { approveChangeSet, getChangeSet, listChangeSets, type ChangeSetView } from './changesets.ts';
 
 export const HR_HEADER =
   'employee_id,first_name,last_name,preferred_name,personal_email,mobile_phone,department,title,cost_center,location,time_zone,manager_id,worker_type,status,hire_date,termination_date';
@@ -32,14 +32,21 @@ export function hrRow(
   id: string,
   first: string,
   last: string,
-  opts: { status?: string; term?: string; dept?: string; title?: string; manager?: string } = {},
+  opts: {
+    status?: string;
+    term?: string;
+    dept?: string;
+    title?: string;
+    manager?: string;
+    personalEmail?: string;
+  } = {},
 ): string {
   return [
     id,
     first,
     last,
     '',
-    '',
+    opts.personalEmail ?? '',
     '',
     opts.dept ?? 'Sales',
     opts.title ?? 'Rep',
@@ -80,6 +87,16 @@ export interface ProvisioningHarness {
   settled(afterSeq: number, what: string): Promise<ChangeSetView>;
   lastSeq(): Promise<number>;
   personId(employeeId: string): Promise<string>;
+  /** What `reconcileTarget` and other runs take: the database, the secret box, a quiet log, the clock, ids. */
+  deps(): {
+    database: TestDatabase;
+    secrets: SecretBox;
+    log: typeof silentLogger;
+    clock: CommandContext['clock'];
+    ids: () => string;
+  };
+  /** Approve a change set as a second operator ("Second Pair": four eyes) and wait until it settles. */
+  approveAsSecond(set: { id: string; seq: number }, what: string): Promise<ChangeSetView>;
   close(): Promise<void>;
 }
 
@@ -155,6 +172,19 @@ export async function provisioningHarness(): Promise<ProvisioningHarness> {
       ]);
       if (!r.rows[0]) throw new Error(`no person ${employeeId}`);
       return r.rows[0].id;
+    },
+    deps: () => ({ database, secrets, log: silentLogger, clock: ctx().clock, ids: () => randomUUID() }),
+    async approveAsSecond(set, what) {
+      await transaction(database, (tx) =>
+        approveChangeSet(
+          tx,
+          ctx({ type: 'operator', id: 'op-2', name: 'Second Pair' }),
+          { jobs },
+          set.id,
+          'checked',
+        ),
+      );
+      return h.settled(set.seq - 1, what);
     },
     async close() {
       await jobs.stop(10_000);

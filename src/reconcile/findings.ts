@@ -231,7 +231,10 @@ async function createFoundTable(db: Q): Promise<void> {
   await db.query('truncate recon_found');
 }
 
-/** Orphans, terminated people with enabled accounts and inactive accounts: one statement each. */
+/**
+ * Orphans, terminated people with enabled accounts, inactive accounts and duplicate people (two HR records flagged
+ * as one human, each with an account here): one statement each.
+ */
 async function sqlFindings(
   db: Q,
   target: CompiledTarget | { id: string; name: string },
@@ -284,6 +287,33 @@ async function sqlFindings(
        and o.last_login_at < $3::timestamptz - make_interval(days => $4::int)
      on conflict (key) do nothing`,
     [...params, now, inactiveDays],
+  );
+  // One human under two employee ids has two sets of access: flagged by HR matching (src/identities/duplicates.ts),
+  // a finding here once both records own an account on this target. It closes when the pair is merged or dismissed.
+  const owner = (p: string) =>
+    `join lateral (select o.id, o.name from recon_objects o
+       where o.target_id = $1 and o.person_id = ${p}.id and o.gone_at is null order by o.name limit 1) o${p} on true`;
+  const who = (p: string) =>
+    `jsonb_build_object('personId', ${p}.id, 'name', ${p}.display_name, 'employeeId', ${p}.employee_id, 'account', o${p}.name)`;
+  await db.query(
+    `insert into recon_found (key, kind, severity, person_id, object_id, entitlement_id, summary, evidence, fix, monthly_cost)
+     select 'duplicate_person:' || $2 || ':' || d.id, 'duplicate_person', 'medium', pa.id, opa.id, null,
+       pa.display_name || ' (' || pa.employee_id || ') and ' || pb.display_name || ' (' || pb.employee_id ||
+         ') look like one person, and both have an account on ' || $2,
+       jsonb_build_object('duplicateId', d.id, 'reasons', d.reasons, 'score', round(d.score::numeric, 2),
+         'people', jsonb_build_array(${who('pa')}, ${who('pb')})),
+       'Decide under People › Duplicates: merge the two records if they are one person (the second account then shows ' ||
+         'as a finding of its own), or dismiss the match',
+       null
+     from person_duplicates d
+     join people p1 on p1.id = d.person_a join people p2 on p2.id = d.person_b
+     -- the record HR had first leads (the finding is its person's)
+     cross join lateral (select (p1.created_at, p1.employee_id) <= (p2.created_at, p2.employee_id) as first) o
+     join people pa on pa.id = case when o.first then p1.id else p2.id end and pa.merged_into is null
+     join people pb on pb.id = case when o.first then p2.id else p1.id end and pb.merged_into is null
+     ${owner('pa')} ${owner('pb')}
+     where d.state = 'open'`,
+    params,
   );
 }
 

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAudit } from '../audit/index.ts';
 import { transaction } from '../db/index.ts';
-import { silentLogger } from '../kit/log.ts';
+import { dismissDuplicate, listDuplicates } from '../identities/index.ts';
 import { approveChangeSet } from '../provisioning/index.ts';
 import {
   LDAP_ACCOUNT,
@@ -37,13 +37,6 @@ describe.skipIf(slapdSkipReason())('reconciliation against slapd', { timeout: 18
   let slapd: Slapd;
   const row = (id: string, first: string, last: string, status = 'active', term = '', dept = 'Sales') =>
     hrRow(id, first, last, { status, term, dept });
-  const deps = () => ({
-    database: h.database,
-    secrets: h.secrets,
-    log: silentLogger,
-    clock: h.ctx().clock,
-    ids: () => crypto.randomUUID(),
-  });
   const reconcile = (
     opts: {
       force?: boolean;
@@ -51,7 +44,7 @@ describe.skipIf(slapdSkipReason())('reconciliation against slapd', { timeout: 18
       progressEvery?: number;
       onProgress?: (n: number) => void;
     } = {},
-  ) => reconcileTarget(deps(), h.ctx(), { target: 'corp-ldap', pageSize: 2, ...opts });
+  ) => reconcileTarget(h.deps(), h.ctx(), { target: 'corp-ldap', pageSize: 2, ...opts });
   const open = async () => (await listFindings(h.database.pool, { target: 'corp-ldap', limit: 100 })).items;
   const line = (f: FindingView) =>
     `${f.kind} ${f.account?.replace(/^uid=([^,]+),.*$/, '$1') ?? f.personName ?? ''}`;
@@ -199,17 +192,7 @@ describe.skipIf(slapdSkipReason())('reconciliation against slapd', { timeout: 18
     await expect(
       transaction(h.database, (tx) => approveChangeSet(tx, agent, { jobs: h.jobs }, set.id, 'me')),
     ).rejects.toMatchObject({ code: 'changeset_self_approval' });
-    const seq = set.seq - 1;
-    await transaction(h.database, (tx) =>
-      approveChangeSet(
-        tx,
-        h.ctx({ type: 'operator', id: 'op-2', name: 'Second Pair' }),
-        { jobs: h.jobs },
-        set.id,
-        'checked',
-      ),
-    );
-    const done = await h.settled(seq, 'the remediation');
+    const done = await h.approveAsSecond(set, 'the remediation');
     const ops = await opLines(h.database, done.id);
     expect(done.status, ops.join('\n')).toBe('applied');
     expect(ops.map((l) => l.split(' ').slice(0, 2).join(' ')).sort()).toEqual([
@@ -349,6 +332,44 @@ describe.skipIf(slapdSkipReason())('reconciliation against slapd', { timeout: 18
     expect(await lines()).toContain('drift cy.cole');
     const full = await reconcile();
     expect(full).toMatchObject({ mode: 'full', findingsOpened: 0, findingsClosed: 0 });
+  });
+
+  it('two HR records of one human, each with an account, are a duplicate-people finding until HR decides', async () => {
+    // Ann gets a personal email; "Anne Able" joins under a second id with the same one: HR matching flags the pair.
+    const seq = await h.lastSeq();
+    await h.importHr([
+      hrRow('E1', 'Ann', 'Able', { personalEmail: 'ann@home.example' }),
+      hrRow('E11', 'Anne', 'Able', { personalEmail: 'ann@home.example' }),
+    ]);
+    const set = await h.settled(seq, 'the second joiner');
+    expect(set.status, (await opLines(h.database, set.id)).join('\n')).toBe('applied');
+    const run = await reconcile();
+    expect(run.findingsOpened).toBe(1);
+    const dup = (await open()).find((f) => f.kind === 'duplicate_person')!;
+    expect(dup).toMatchObject({ severity: 'medium', employeeId: 'E1' });
+    expect(dup.summary).toBe(
+      'Ann Able (E1) and Anne Able (E11) look like one person, and both have an account on corp-ldap',
+    );
+    expect(dup.evidence).toMatchObject({
+      reasons: ['same personal email'],
+      people: [
+        { employeeId: 'E1', account: `uid=ann.able,${slapd.usersDn}` },
+        { employeeId: 'E11', account: `uid=anne.able,${slapd.usersDn}` },
+      ],
+    });
+    // Not something a change set can decide.
+    await expect(
+      transaction(h.database, (tx) => remediateFindings(tx, h.ctx(), { jobs: h.jobs }, [dup.id])),
+    ).rejects.toMatchObject({
+      code: 'finding_wrong_state',
+      problems: [{ field: `finding #${dup.seq}`, message: expect.stringContaining('People › Duplicates') }],
+    });
+    // HR says they are two people: the next run closes it.
+    const [pair] = await listDuplicates(h.database.pool, { state: 'open', withPersonal: false });
+    await transaction(h.database, (tx) => dismissDuplicate(tx, h.ctx(), pair!.id));
+    const after = await reconcile();
+    expect(after.findingsClosed).toBe(1);
+    expect((await open()).some((f) => f.kind === 'duplicate_person')).toBe(false);
   });
 
   it('a target can be reconciled on a schedule; a bad or too frequent schedule is refused at its field', async () => {

@@ -33,6 +33,8 @@ interface FindingRow {
 const NO_AUTOMATIC_FIX: Partial<Record<FindingKind, string>> = {
   sod_violation:
     'which side of the conflict to remove is a decision: remove one by hand (or revoke the role), or accept the risk',
+  duplicate_person:
+    'whether two HR records are one person is a decision: merge or dismiss them under People › Duplicates',
 };
 
 /** Most findings one remediation takes (one change set). */

@@ -3,7 +3,11 @@
  * `src/reports`), each saying when it was made and which reconciliation runs it comes from.
  */
 import type pg from 'pg';
+import { GatehouseError } from '../kit/errors.ts';
+import { loadPolicy } from '../policy/index.ts';
+import { rolesHeld } from '../provisioning/index.ts';
 import type { Report } from '../reports/index.ts';
+import { ReconErrors } from './errors.ts';
 import { listFindings, type FindingQuery } from './views.ts';
 
 type Q = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
@@ -78,11 +82,23 @@ export interface AccessQuery {
   target?: string;
   department?: string;
   personId?: string;
+  /** Only accounts of people who hold this role now (by a rule or an assignment). */
+  role?: string;
 }
 
-/** Who has what: every account seen on a target by its last read, its owner and its groups. */
+/**
+ * Who has what: every account seen on a target by its last read, its owner, the roles the owner holds now (why they
+ * should have access) and its groups (what they do have).
+ */
 export async function accessReport(db: Q, q: AccessQuery, now: Date): Promise<Report> {
+  const policy = await loadPolicy(db).catch(() => null);
+  if (q.role && !policy?.roles.has(q.role))
+    throw new GatehouseError(ReconErrors.invalid, `there is no role "${q.role}" in the policy`, {
+      status: 400,
+      problems: [{ field: 'role', message: 'no such role in the policy', value: q.role }],
+    });
   const r = await db.query<{
+    person_id: string | null;
     target: string;
     account: string;
     enabled: boolean | null;
@@ -96,7 +112,7 @@ export async function accessReport(db: Q, q: AccessQuery, now: Date): Promise<Re
     last_login_at: Date | null;
     changed_at: Date;
   }>(
-    `select t.name as target, o.name as account, o.enabled, p.display_name as person, p.employee_id, p.department,
+    `select o.person_id, t.name as target, o.name as account, o.enabled, p.display_name as person, p.employee_id, p.department,
        p.title, p.status, o.link,
        array(select coalesce(e.display_name, g) from unnest(o.member_of) g
              left join entitlements e on e.target_id = o.target_id and e.object_id = g order by 1) as groups,
@@ -107,6 +123,10 @@ export async function accessReport(db: Q, q: AccessQuery, now: Date): Promise<Re
      order by t.name, p.display_name nulls first, o.name limit $4`,
     [q.target ?? null, q.department ?? null, q.personId ?? null, REPORT_ROWS],
   );
+  const owners = [...new Set(r.rows.map((x) => x.person_id).filter((x): x is string => x !== null))];
+  const roles = policy ? await rolesHeld(db, policy, owners, now) : new Map<string, string[]>();
+  const rolesOfRow = (x: { person_id: string | null }) => (x.person_id ? (roles.get(x.person_id) ?? []) : []);
+  const rows = q.role ? r.rows.filter((x) => rolesOfRow(x).includes(q.role!)) : r.rows;
   return {
     title: 'who-has-what',
     columns: [
@@ -119,10 +139,11 @@ export async function accessReport(db: Q, q: AccessQuery, now: Date): Promise<Re
       { key: 'title', header: 'Title', width: 20 },
       { key: 'status', header: 'HR status', width: 11 },
       { key: 'link', header: 'Owner found by', width: 14 },
+      { key: 'roles', header: 'Roles', width: 30 },
       { key: 'groups', header: 'Groups', width: 50 },
       { key: 'lastLoginAt', header: 'Last sign-in', width: 20 },
     ],
-    rows: r.rows.map((x) => ({
+    rows: rows.map((x) => ({
       target: x.target,
       account: x.account,
       enabled: x.enabled,
@@ -132,6 +153,7 @@ export async function accessReport(db: Q, q: AccessQuery, now: Date): Promise<Re
       title: x.title,
       status: x.status,
       link: x.person ? (x.link === 'account' ? 'Gatehouse' : x.link) : 'no owner',
+      roles: rolesOfRow(x).join('; '),
       groups: x.groups.join('; '),
       lastLoginAt: x.last_login_at,
     })),
@@ -145,7 +167,7 @@ export async function accessReport(db: Q, q: AccessQuery, now: Date): Promise<Re
           .map(([k, v]) => `${k}=${String(v)}`)
           .join(', ') || 'none',
       ],
-      ['Rows', String(r.rows.length)],
+      ['Rows', String(rows.length)],
       ...(await runsMeta(db, q.target)),
     ],
   };

@@ -176,7 +176,8 @@ export async function reconcileTarget(
           const rows = async function* () {
             for await (const o of connector.search({
               objectClass: 'account',
-              pageSize: opts.pageSize ?? 500,
+              // The target's own page size (its configuration) unless the caller says otherwise.
+              ...(opts.pageSize ? { pageSize: opts.pageSize } : {}),
             }))
               yield counted(o);
           };

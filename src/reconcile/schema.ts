@@ -110,6 +110,7 @@ export const FINDING_KINDS = [
   'missing_account',
   'sod_violation',
   'inactive',
+  'duplicate_person',
 ] as const;
 export type FindingKind = (typeof FINDING_KINDS)[number];
 export const SEVERITIES = ['critical', 'high', 'medium', 'low'] as const;

@@ -150,6 +150,11 @@ export interface FindingView {
   changeSetId: string | null;
   changeSetSeq: number | null;
   changeSetStatus: string | null;
+  /**
+   * Who the account belongs to now, and how that was found (`account`: Gatehouse manages it; `rule`; `manual`: an
+   * agent linked it). An orphan linked since the last run shows its new owner here until the next run closes it.
+   */
+  accountOwner: { personId: string; name: string; link: string | null } | null;
 }
 
 export interface FindingQuery {
@@ -193,9 +198,11 @@ export function checkFindingQuery(q: FindingQuery): void {
 const FINDING_SELECT = `f.id, f.seq, f.kind, f.severity, f.status, t.name as target, f.person_id, p.display_name as person_name,
   p.employee_id, o.name as account, f.object_id, f.summary, f.evidence, f.fix, f.monthly_cost, f.opened_at,
   ro.seq as opened_run, rl.seq as last_seen_run, f.closed_at, f.accepted_by, f.accepted_until, f.justification,
-  f.change_set_id, cs.seq as change_set_seq, cs.status as change_set_status`;
+  f.change_set_id, cs.seq as change_set_seq, cs.status as change_set_status,
+  o.person_id as owner_id, op.display_name as owner_name, o.link as owner_link`;
 const FINDING_FROM = `findings f join targets t on t.id = f.target_id
   left join people p on p.id = f.person_id left join recon_objects o on o.id = f.object_id
+  left join people op on op.id = o.person_id
   left join recon_runs ro on ro.id = f.opened_run_id left join recon_runs rl on rl.id = f.last_seen_run_id
   left join change_sets cs on cs.id = f.change_set_id`;
 
@@ -225,6 +232,9 @@ interface FindingRow {
   change_set_id: string | null;
   change_set_seq: number | null;
   change_set_status: string | null;
+  owner_id: string | null;
+  owner_name: string | null;
+  owner_link: string | null;
 }
 
 const findingView = (r: FindingRow): FindingView => ({
@@ -253,6 +263,7 @@ const findingView = (r: FindingRow): FindingView => ({
   changeSetId: r.change_set_id,
   changeSetSeq: r.change_set_seq,
   changeSetStatus: r.change_set_status,
+  accountOwner: r.owner_id ? { personId: r.owner_id, name: r.owner_name ?? '', link: r.owner_link } : null,
 });
 
 /** Findings, most severe first then newest, a page at a time (`before`: a seq from the previous page). */

@@ -24,6 +24,21 @@ export interface ConsoleServer {
   stop(): Promise<void>;
 }
 
+/** Wait until every HR lifecycle event has taken effect (the background job that plans provisioning has run). */
+export async function lifecycleSettled(server: Pick<ConsoleServer, 'sql'>): Promise<void> {
+  await expect
+    .poll(
+      async () =>
+        (
+          await server.sql<{ n: number }>(
+            `select count(*)::int as n from lifecycle_events where state not in ('done', 'cancelled')`,
+          )
+        ).rows[0]!.n,
+      { timeout: 90_000 },
+    )
+    .toBe(0);
+}
+
 export async function startConsoleServer(env: Record<string, string>): Promise<ConsoleServer> {
   if (!existsSync(join(ROOT, 'apps', 'web', 'dist', 'index.html'))) {
     throw new Error('the console is not built: run "node scripts/build-web.ts" (npm test does it)');

@@ -62,6 +62,22 @@ export class ScimPeerStore {
     return [...this.#data[type].values()].map((r) => this.#present(type, r));
   }
 
+  /** How many resources of a type there are. */
+  size(type: PeerResourceType): number {
+    return this.#data[type].size;
+  }
+
+  /** `count` resources of a type from the `offset`-th (0-based), in the order `list` gives them. */
+  page(type: PeerResourceType, offset: number, count: number): PeerResource[] {
+    const out: PeerResource[] = [];
+    let i = 0;
+    for (const r of this.#data[type].values()) {
+      if (out.length >= count) break;
+      if (i++ >= offset) out.push(this.#present(type, r));
+    }
+    return out;
+  }
+
   get(type: PeerResourceType, id: string): PeerResource | undefined {
     const r = this.#data[type].get(id);
     return r && this.#present(type, r);
@@ -75,14 +91,33 @@ export class ScimPeerStore {
   create(type: PeerResourceType, data: Json): PeerResource {
     const now = new Date().toISOString();
     const id = randomUUID();
-    return this.#commit(type, id, data, now);
+    return this.#present(type, this.#commit(type, id, data, now));
+  }
+
+  /**
+   * Many creates at once, for large fixtures (benchmarks): each item is checked and stored as create() would, but
+   * uniqueness is checked against a set built once instead of a scan of the store per item, and nothing is
+   * returned but the new ids, in order. Stops at the first refused item; the items before it stay stored.
+   */
+  load(type: PeerResourceType, items: Iterable<Json>): string[] {
+    const attr = type === 'Users' ? 'userName' : 'displayName';
+    const taken = new Set<string>();
+    for (const r of this.#data[type].values()) taken.add(String(r[attr]).toLowerCase());
+    const now = new Date().toISOString();
+    const ids: string[] = [];
+    for (const data of items) {
+      const id = randomUUID();
+      this.#commit(type, id, data, now, taken);
+      ids.push(id);
+    }
+    return ids;
   }
 
   /** Full replacement (PUT, or the result of a PATCH); `created` and a stored password survive. */
   replace(type: PeerResourceType, id: string, data: Json): PeerResource {
     const current = this.#data[type].get(id);
     if (!current) throw scimError(404, null, `Resource ${id} not found`);
-    return this.#commit(type, id, data, current.meta.created);
+    return this.#present(type, this.#commit(type, id, data, current.meta.created));
   }
 
   /** An outside change: edit the stored resource directly, bypassing the SCIM API (meta is updated). */
@@ -107,14 +142,21 @@ export class ScimPeerStore {
     return true;
   }
 
-  #commit(type: PeerResourceType, id: string, data: Json, created: string): PeerResource {
+  /** Check and store one resource (as stored, not as served). `taken`: lower-cased names in use, kept up to date. */
+  #commit(
+    type: PeerResourceType,
+    id: string,
+    data: Json,
+    created: string,
+    taken?: Set<string>,
+  ): PeerResource {
     const record: Json = {};
     for (const [k, v] of Object.entries(clone(data)))
       if (!READ_ONLY_KEYS.has(k) && v !== undefined) record[k] = v;
     if (type === 'Users') {
       if (typeof record.userName !== 'string' || !record.userName)
         throw scimError(400, 'invalidValue', 'Required attribute userName is missing');
-      this.#unique(type, id, 'userName', record.userName);
+      this.#unique(type, id, 'userName', record.userName, taken);
       if (typeof data.password === 'string') {
         if (data.password.length < this.minPasswordLength)
           throw scimError(
@@ -127,7 +169,7 @@ export class ScimPeerStore {
     } else {
       if (typeof record.displayName !== 'string' || !record.displayName)
         throw scimError(400, 'invalidValue', 'Required attribute displayName is missing');
-      this.#unique(type, id, 'displayName', record.displayName);
+      this.#unique(type, id, 'displayName', record.displayName, taken);
       record.members = this.#members(record.members);
     }
     const stored = {
@@ -141,11 +183,17 @@ export class ScimPeerStore {
       },
     } as PeerResource;
     this.#data[type].set(id, stored);
-    return this.#present(type, stored);
+    return stored;
   }
 
-  #unique(type: PeerResourceType, id: string, attr: string, value: string): void {
+  #unique(type: PeerResourceType, id: string, attr: string, value: string, taken?: Set<string>): void {
     const wanted = value.toLowerCase();
+    if (taken) {
+      // Only load() passes the set, for new ids: a name in it belongs to another resource.
+      if (taken.has(wanted)) throw scimError(409, 'uniqueness', `${attr} "${value}" is already in use`);
+      taken.add(wanted);
+      return;
+    }
     for (const other of this.#data[type].values()) {
       if (other.id !== id && String(other[attr]).toLowerCase() === wanted)
         throw scimError(409, 'uniqueness', `${attr} "${value}" is already in use`);
@@ -221,15 +269,35 @@ function declareResources(): void {
         };
         return res.id ? store.replace(type, res.id, data) : store.create(type, data);
       },
-      egress: (res: { id?: string; filter?: { match(values: object[]): object[] } }, ctx: unknown) => {
+      egress: (
+        res: {
+          id?: string;
+          filter?: { match(values: object[]): object[] };
+          constraints?: { startIndex?: number; count?: number; sortBy?: string };
+        },
+        ctx: unknown,
+      ) => {
         const store = storeOf(ctx);
         if (res.id) {
           const found = store.get(type, res.id);
           if (!found) throw scimError(404, null, `Resource ${res.id} not found`);
           return found;
         }
-        const all = store.list(type);
         const filter = res.filter;
+        const { startIndex = 1, count, sortBy } = res.constraints ?? {};
+        const total = store.size(type);
+        // An unfiltered, unsorted page is read from the store as the page alone, the way SCIMMY documents for an
+        // application that pages itself (ListResponse's "manipulation of array length" example): a sparse array
+        // as long as the total, holding the page. SCIMMY then builds only the page's resources, not every one per
+        // request. Where SCIMMY's own paging would differ (a page past the end, a start within the first page
+        // size) it gets the whole list as before.
+        if (!filter && sortBy === undefined && count !== undefined && startIndex <= total)
+          if (startIndex === 1 || startIndex > count) {
+            const page: PeerResource[] = store.page(type, startIndex - 1, count);
+            page.length = total;
+            return page;
+          }
+        const all = store.list(type);
         return filter ? all.filter((r) => matches(filter, r)) : all;
       },
       degress: (res: { id?: string }, ctx: unknown) => {

@@ -11,6 +11,7 @@ import {
   startConsoleServer,
   type ConsoleServer,
   type TestBrowser,
+  lifecycleSettled,
 } from '../../src/testing/browser.ts';
 import { slapdSkipReason, startSlapd, type Slapd } from '../../src/testing/slapd.ts';
 
@@ -126,17 +127,7 @@ async function importHr(p: Page, rows: string[][], fileName: string): Promise<vo
   await p.getByRole('button', { name: 'Apply import' }).click();
   await expect.poll(() => p.getByTestId('import-applied').innerText()).toContain('created');
   // The events take effect in a background job (which plans provisioning); wait until it has run.
-  await expect
-    .poll(
-      async () =>
-        (
-          await server.sql<{ n: number }>(
-            `select count(*)::int as n from lifecycle_events where state not in ('done', 'cancelled')`,
-          )
-        ).rows[0]!.n,
-      { timeout: 90_000 },
-    )
-    .toBe(0);
+  await lifecycleSettled(server);
 }
 
 /** The page's status badge of a change set, once it reads `label` (the page follows along by itself). */

@@ -10,6 +10,7 @@ import {
   type ConsoleServer,
   type SessionApi,
   type TestBrowser,
+  lifecycleSettled,
 } from '../../src/testing/browser.ts';
 import { slapdSkipReason, startSlapd, type Slapd } from '../../src/testing/slapd.ts';
 
@@ -20,8 +21,11 @@ import { slapdSkipReason, startSlapd, type Slapd } from '../../src/testing/slapd
  * from the policy); "Reconcile now" runs in the background and the page follows it to its counts and run history;
  * the Findings page lists both with their words and colours; fixing the drift plans a change set that waits for
  * someone else; accepting the orphan's risk names a too-short justification at its field, then shows it as
- * accepted under that status; the CSV link carries the filters; an auditor sees the findings but cannot fix, accept
- * or reconcile.
+ * accepted under that status; the CSV link carries the filters; an auditor sees the findings but cannot fix, accept,
+ * link, reconcile or schedule. Then two more accounts made in slapd: one named like an HR person is linked to them
+ * through its suggestion, one is linked by hand through the person search, and "Reconcile now" in the notice closes
+ * both findings; a schedule too frequent or in an unknown zone is named at its field, then set, shown with its next
+ * runs, and removed.
  */
 const ADMIN = { email: 'ada@example.com', password: 'a very long first passphrase' };
 const AUDITOR = {
@@ -80,6 +84,9 @@ const field = (scope: Pick<Page, 'getByLabel'>, text: string) =>
 const findings = (p: Page) => p.getByRole('table', { name: 'Findings' });
 const findingRow = (p: Page, kind: string): Locator => findings(p).locator(`tr[data-kind="${kind}"]`);
 const section = (p: Page, target: string) => p.getByRole('region', { name: target });
+/** The open orphan finding of one account (by its uid). */
+const orphanRow = (p: Page, uid: string): Locator =>
+  findings(p).locator('tr[data-kind="orphan"]', { hasText: new RegExp(`\\b${uid}\\b`) });
 
 /** Run a step; on failure keep a screenshot of where the page was. */
 async function step(p: Page, name: string, fn: () => Promise<void>): Promise<void> {
@@ -142,17 +149,7 @@ describe.skipIf(skip)('reconciliation in the console', { timeout: 240_000 }, () 
         hire_date: '2020-01-06',
       });
     // The joiners take effect in a background job; the policy comes after, so it alone provisions them.
-    await expect
-      .poll(
-        async () =>
-          (
-            await server.sql<{ n: number }>(
-              `select count(*)::int as n from lifecycle_events where state not in ('done', 'cancelled')`,
-            )
-          ).rows[0]!.n,
-        { timeout: 90_000 },
-      )
-      .toBe(0);
+    await lifecycleSettled(server);
     const applied = await admin.post<{ changeSet: { id: string } | null }>('/policy', {
       yaml: POLICY,
       comment: 'Everyone gets a directory account',
@@ -344,6 +341,7 @@ describe.skipIf(skip)('reconciliation in the console', { timeout: 240_000 }, () 
       await findingRow(auditor, 'orphan').waitFor();
       expect(await auditor.getByRole('button', { name: 'Fix selected' }).count()).toBe(0);
       expect(await auditor.getByRole('button', { name: /^Accept risk/ }).count()).toBe(0);
+      expect(await auditor.getByRole('button', { name: /^Link to/ }).count()).toBe(0);
       expect(await findings(auditor).getByRole('checkbox').count()).toBe(0);
       await auditor.getByRole('link', { name: 'Download CSV' }).waitFor();
       await screenshot(auditor, 'findings-auditor');
@@ -353,7 +351,214 @@ describe.skipIf(skip)('reconciliation in the console', { timeout: 240_000 }, () 
       const ldap = section(auditor, 'corp-ldap');
       await ldap.getByRole('table', { name: 'Runs of corp-ldap' }).locator('tr[data-run="1"]').waitFor();
       expect(await auditor.getByRole('button', { name: /^Reconcile now/ }).count()).toBe(0);
+      // The schedule is shown (none yet), without the controls to change it.
+      await expect.poll(() => ldap.getByTestId('schedule-summary').innerText()).toContain('Not scheduled');
+      expect(await ldap.getByRole('button', { name: /schedule/i }).count()).toBe(0);
     });
     await auditor.context().close();
+  });
+
+  it('an orphan is linked to its suggested owner, another to someone found by hand; the next run closes both', async () => {
+    // An HR contractor (no role gives them an account) whose account was made by hand, and a service account.
+    await admin.post('/people?source=hr', {
+      employee_id: 'E3',
+      first_name: 'Carla',
+      last_name: 'Carter',
+      department: 'Finance',
+      title: 'Controller',
+      worker_type: 'contractor',
+      hire_date: '2020-01-06',
+    });
+    await lifecycleSettled(server);
+    await slapd.apply(
+      [
+        `dn: uid=ccarter,${slapd.usersDn}`,
+        'objectClass: inetOrgPerson',
+        'uid: ccarter',
+        'cn: Carla Carter',
+        'sn: Carter',
+        '',
+        `dn: uid=svc-backup,${slapd.usersDn}`,
+        'objectClass: inetOrgPerson',
+        'uid: svc-backup',
+        'cn: Nightly Tapes',
+        'sn: Tapes',
+        '',
+      ].join('\n'),
+      { add: true },
+    );
+    const run = await admin.post<{ status: string }>('/targets/corp-ldap/reconcile', { wait: true });
+    expect(run.status).toBe('completed');
+    const personId = async (employeeId: string) =>
+      (await server.sql<{ id: string }>(`select id from people where employee_id = $1`, [employeeId]))
+        .rows[0]!.id;
+    const observed = async (uid: string) =>
+      (
+        await server.sql<{
+          id: string;
+          person_id: string | null;
+          link: string | null;
+          link_detail: string | null;
+        }>(`select id, person_id, link, link_detail from recon_objects where name = $1`, [
+          `uid=${uid},${slapd.usersDn}`,
+        ])
+      ).rows[0]!;
+    const carla = await personId('E3');
+    const bob = await personId('E2');
+
+    await step(page, 'findings-link-suggestion', async () => {
+      await page.goto(`${server.url}/findings`);
+      await heading(page, 'Findings').waitFor();
+      const row = orphanRow(page, 'ccarter');
+      await expect
+        .poll(() => row.getByTestId('suggested-owner').innerText())
+        .toBe('Suggested owner: Carla Carter (E3)');
+      expect(await row.getByRole('link', { name: 'Carla Carter' }).getAttribute('href')).toBe(
+        `/people/${carla}`,
+      );
+      await row.getByRole('button', { name: /^Link to Carla Carter/ }).click();
+      const dialog = page.getByRole('dialog', { name: 'Link ccarter to Carla Carter?' });
+      await dialog.waitFor();
+      const text = await dialog.innerText();
+      expect(text).toContain('Reconciliation suggests Carla Carter (E3)');
+      expect(text).toContain('will be counted as Carla Carter’s');
+      expect(text).toContain('The next reconciliation re-checks it');
+      await screenshot(page, 'findings-link-confirm');
+      await dialog.getByRole('button', { name: 'Link to Carla Carter' }).click();
+      await dialog.waitFor({ state: 'hidden' });
+      await expect
+        .poll(() => page.getByTestId('link-result').innerText())
+        .toContain('closes at the next reconciliation of corp-ldap');
+      await expect
+        .poll(() => row.getByTestId('linked-owner').innerText())
+        .toContain('Linked to Carla Carter');
+      // A manual link to her, kept across runs, with who made it.
+      expect(await observed('ccarter')).toMatchObject({
+        person_id: carla,
+        link: 'manual',
+        link_detail: 'linked by Administrator',
+      });
+      await screenshot(page, 'findings-linked');
+      // After a reload the server says so: the finding knows whom its account is linked to now.
+      await page.reload();
+      await heading(page, 'Findings').waitFor();
+      await expect
+        .poll(() => orphanRow(page, 'ccarter').getByTestId('linked-owner').innerText())
+        .toContain('Linked to Carla Carter');
+      expect(
+        await orphanRow(page, 'ccarter')
+          .getByRole('button', { name: /^Link to/ })
+          .count(),
+      ).toBe(0);
+    });
+
+    await step(page, 'findings-link-by-hand', async () => {
+      const row = orphanRow(page, 'svc-backup');
+      await row.getByRole('button', { name: /^Link to its owner…/ }).click();
+      const dialog = page.getByRole('dialog', { name: 'Who owns svc-backup on corp-ldap?' });
+      await dialog.waitFor();
+      // Nobody chosen yet: said at the picker, nothing sent.
+      await dialog.getByRole('button', { name: 'Link', exact: true }).click();
+      await dialog.getByText('Choose the person who owns this account.').waitFor();
+      await field(dialog, 'Find the owner').fill('bob');
+      const choice = dialog.getByRole('radio', { name: 'Bob Baker' });
+      await choice.check();
+      await screenshot(page, 'findings-link-pick');
+      await dialog.getByRole('button', { name: 'Link to Bob Baker' }).click();
+      await dialog.waitFor({ state: 'hidden' });
+      await expect
+        .poll(() => page.getByTestId('link-result').innerText())
+        .toContain('svc-backup is linked to Bob Baker');
+      expect(await observed('svc-backup')).toMatchObject({ person_id: bob, link: 'manual' });
+    });
+
+    await step(page, 'findings-link-reconcile', async () => {
+      const result = page.getByTestId('link-result');
+      await result.getByRole('button', { name: 'Reconcile corp-ldap now' }).click();
+      await expect
+        .poll(() => result.getByTestId('link-run').innerText(), { timeout: 90_000 })
+        .toMatch(/^Run #\d+ of corp-ldap completed: \d+ findings closed/);
+      await expect.poll(() => orphanRow(page, 'ccarter').count()).toBe(0);
+      await expect.poll(() => orphanRow(page, 'svc-backup').count()).toBe(0);
+      const orphans = await server.sql<{ status: string }>(
+        `select f.status from findings f join recon_objects o on o.id = f.object_id
+         where f.kind = 'orphan' and o.name = any($1::text[])`,
+        [[`uid=ccarter,${slapd.usersDn}`, `uid=svc-backup,${slapd.usersDn}`]],
+      );
+      expect(orphans.rows.map((r) => r.status)).toEqual(['closed', 'closed']);
+      // The links outlive the run.
+      expect((await observed('ccarter')).link).toBe('manual');
+      await screenshot(page, 'findings-link-reconciled');
+    });
+  });
+
+  it('a schedule too frequent or in an unknown zone is named at its field; set, shown and removed', async () => {
+    await step(page, 'reconciliation-schedule', async () => {
+      await nav(page, 'Reconciliation').click();
+      await heading(page, 'Reconciliation').waitFor();
+      const ldap = section(page, 'corp-ldap');
+      const summary = ldap.getByTestId('schedule-summary');
+      await expect.poll(() => summary.innerText()).toContain('Not scheduled');
+      await ldap.getByRole('button', { name: /^Set a schedule/ }).click();
+      const dialog = page.getByRole('dialog', { name: 'Reconcile corp-ldap on a schedule' });
+      const cron = field(dialog, 'When (cron)');
+      const zone = field(dialog, 'Time zone');
+
+      // Every five minutes is too often: the server's reason, at the field.
+      await cron.fill('*/5 * * * *');
+      await expect.poll(() => dialog.getByTestId('cron-words').innerText()).toBe('Every 5 minutes.');
+      await zone.fill('Europe/Berlin');
+      await dialog.getByRole('button', { name: 'Save schedule' }).click();
+      await dialog.getByText(/^Runs more often than every 15 minutes\. Choose at most one run/).waitFor();
+      expect(await cron.getAttribute('aria-invalid')).toBe('true');
+      await screenshot(page, 'reconciliation-schedule-too-often');
+
+      // A zone that does not exist.
+      await dialog.getByRole('button', { name: 'Every night at 02:00' }).click();
+      await expect.poll(() => cron.inputValue()).toBe('0 2 * * *');
+      await zone.fill('Mars/Olympus_Mons');
+      await dialog.getByRole('button', { name: 'Save schedule' }).click();
+      await dialog.getByText(/^Not an IANA time zone/).waitFor();
+      expect(await zone.getAttribute('aria-invalid')).toBe('true');
+      expect(await cron.getAttribute('aria-invalid')).not.toBe('true');
+
+      await zone.fill('Europe/Berlin');
+      await dialog.getByRole('radio', { name: 'Changes only (incremental)' }).check();
+      await dialog.getByRole('button', { name: 'Save schedule' }).click();
+      await dialog.waitFor({ state: 'hidden' });
+      await expect
+        .poll(() => summary.innerText())
+        .toBe('Every day at 02:00 (Europe/Berlin) · Changes only (incremental)');
+      await expect.poll(() => ldap.getByTestId('schedule-next').locator('time').count()).toBe(3);
+      const set = await admin.get<{
+        items: { target: string; cron: string; timeZone: string; mode: string }[];
+      }>('/reconciliation/schedules');
+      expect(set.items).toEqual([
+        expect.objectContaining({
+          target: 'corp-ldap',
+          cron: '0 2 * * *',
+          timeZone: 'Europe/Berlin',
+          mode: 'incremental',
+        }),
+      ]);
+      await screenshot(page, 'reconciliation-scheduled');
+
+      // Editing starts from what is set.
+      await ldap.getByRole('button', { name: /^Edit schedule/ }).click();
+      await expect.poll(() => cron.inputValue()).toBe('0 2 * * *');
+      await expect.poll(() => zone.inputValue()).toBe('Europe/Berlin');
+      await expect
+        .poll(() => dialog.getByRole('radio', { name: 'Changes only (incremental)' }).isChecked())
+        .toBe(true);
+      await dialog.getByRole('button', { name: 'Back' }).click();
+      await dialog.waitFor({ state: 'hidden' });
+
+      await ldap.getByRole('button', { name: /^Remove schedule/ }).click();
+      const confirm = page.getByRole('dialog', { name: 'Stop reconciling corp-ldap on a schedule?' });
+      await confirm.getByRole('button', { name: 'Remove schedule' }).click();
+      await confirm.waitFor({ state: 'hidden' });
+      await expect.poll(() => summary.innerText()).toContain('Not scheduled');
+      expect((await admin.get<{ items: unknown[] }>('/reconciliation/schedules')).items).toEqual([]);
+    });
   });
 });

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
@@ -257,6 +257,23 @@ describe.skipIf(slapdSkipReason())('gatehouse reconcile and findings', { timeout
     expect(kind.code).toBe(2);
     expect(kind.stderr).toContain('--kind: one of');
     expect(existsSync(join(dir, 'x.csv'))).toBe(false);
+
+    // Who has what for one role: everyone who holds Staff now, with the roles beside the groups.
+    const staffFile = join(dir, 'staff.csv');
+    const staff = await cli('findings', 'report', '--access', '--role', 'Staff', '-o', staffFile);
+    expect(staff.code, staff.stderr).toBe(0);
+    const [header, ...rows] = readFileSync(staffFile, 'utf8')
+      .replace(/^\uFEFF/, '')
+      .trim()
+      .split('\r\n');
+    expect(header).toContain(',Roles,Groups,');
+    expect(rows.length).toBeGreaterThan(0);
+    expect(staff.stdout).toContain(`Wrote ${rows.length} rows to ${staffFile}.`);
+    expect(rows.every((x) => x.includes(',Staff,'))).toBe(true);
+    const none = await cli('findings', 'report', '--access', '--role', 'Astronaut', '-o', join(dir, 'y.csv'));
+    expect(none.code).not.toBe(0);
+    expect(none.stderr).toContain('there is no role "Astronaut" in the policy');
+    expect(existsSync(join(dir, 'y.csv'))).toBe(false);
   });
 
   it('a read that finds half the accounts (a sub-OU) exits 3 with the reason; --force merges it', async () => {
@@ -341,5 +358,56 @@ describe.skipIf(slapdSkipReason())('gatehouse reconcile and findings', { timeout
     expect(json(remediated).changeSet).toMatchObject({ status: 'awaiting_approval', opCount: 1 });
     // Each printed its document and nothing else, and succeeded.
     for (const r of [list, accepted, remediated]) expect([r.code, r.stderr]).toEqual([0, '']);
+  });
+
+  it('reconcile --incremental reads only the changes; reconcile-schedule sets, shows and removes a schedule', async () => {
+    await slapd.apply(
+      [`dn: uid=ann.able,${slapd.usersDn}`, 'changetype: modify', 'replace: sn', 'sn: Changed', ''].join(
+        '\n',
+      ),
+      { as: 'root' },
+    );
+    const inc = await cli('reconcile', 'corp-ldap', '--incremental', '--json');
+    expect(inc.code, inc.stderr).toBe(0);
+    const run = json(inc) as { mode: string; status: string; counts: { read: number } };
+    expect(run).toMatchObject({ mode: 'incremental', status: 'completed' });
+    expect(run.counts.read).toBeLessThan(3);
+
+    const none = await cli('reconcile-schedule', 'corp-ldap');
+    expect([none.code, none.stdout.trim()]).toEqual([
+      0,
+      'corp-ldap is not reconciled on a schedule. Set one with: gatehouse reconcile-schedule corp-ldap --cron "0 2 * * *" --zone Europe/Berlin',
+    ]);
+    const set = await cli(
+      'reconcile-schedule',
+      'corp-ldap',
+      '--cron',
+      '30 1 * * 1-5',
+      '--zone',
+      'Europe/Berlin',
+      '--incremental',
+    );
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout).toMatch(
+      /^TARGET +CRON +TIME ZONE +MODE +NEXT RUN\ncorp-ldap +30 1 \* \* 1-5 +Europe\/Berlin +incremental +\d{4}-/,
+    );
+    const all = await cli('reconcile-schedule', '--json');
+    expect(json(all)).toMatchObject([
+      { target: 'corp-ldap', cron: '30 1 * * 1-5', timeZone: 'Europe/Berlin', mode: 'incremental' },
+    ]);
+    // Mistakes are named: too frequent (the field), both --cron and --off, a change without a target.
+    const often = await cli('reconcile-schedule', 'corp-ldap', '--cron', '*/5 * * * *');
+    expect(often.code).not.toBe(0);
+    expect(often.stderr).toContain('runs more often than every 15 minutes');
+    const both = await cli('reconcile-schedule', 'corp-ldap', '--cron', '0 2 * * *', '--off');
+    expect([both.code, both.stderr]).toEqual([2, expect.stringContaining('give --cron or --off, not both')]);
+    const noTarget = await cli('reconcile-schedule', '--off');
+    expect([noTarget.code, noTarget.stderr]).toEqual([
+      2,
+      expect.stringContaining('name the target whose schedule to change'),
+    ]);
+    const off = await cli('reconcile-schedule', 'corp-ldap', '--off');
+    expect([off.code, off.stdout.trim()]).toEqual([0, 'corp-ldap is no longer reconciled on a schedule.']);
+    expect(json(await cli('reconcile-schedule', '--json'))).toEqual([]);
   });
 });

@@ -318,13 +318,15 @@ export async function reconcileRoutes(app: Router, deps: AppDeps): Promise<void>
       config: { scope: 'recon:read' },
       schema: {
         tags: ['reconciliation'],
-        summary: 'Who has what: every account as last read, its owner, department and groups (CSV or XLSX)',
+        summary:
+          'Who has what: every account as last read, its owner, the roles the owner holds and its groups (CSV or XLSX); by target, department, person or role',
         params: format,
         querystring: z
           .object({
             target: z.string().max(63).optional(),
             department: z.string().max(200).optional(),
             personId: z.uuid().optional(),
+            role: z.string().max(200).optional(),
           })
           .strict(),
       },

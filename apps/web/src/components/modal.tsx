@@ -1,6 +1,6 @@
 import { createContext, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
-import { Alert, Button, Group, Modal, Stack, type ModalProps } from '@mantine/core';
-import { IconAlertTriangle } from '@tabler/icons-react';
+import { FormError } from './ui';
+import { Button, Group, Modal, Stack, type ModalProps } from '@mantine/core';
 import { describe } from '../api';
 
 /**
@@ -82,11 +82,7 @@ export function ConfirmDialog({
         }}
       >
         <Stack gap="md">
-          {error ? (
-            <Alert color="red" variant="light" icon={<IconAlertTriangle aria-hidden />} role="alert">
-              {error}
-            </Alert>
-          ) : null}
+          <FormError error={error} />
           {children}
           <Group justify="flex-end">
             <Button variant="default" onClick={onClose} disabled={busy}>

@@ -11,7 +11,8 @@ export type FindingKind =
   | 'outside_grant'
   | 'missing_account'
   | 'sod_violation'
-  | 'inactive';
+  | 'inactive'
+  | 'duplicate_person';
 export type FindingStatus = 'open' | 'accepted' | 'closed';
 export type RunStatus = 'running' | 'completed' | 'aborted' | 'failed';
 
@@ -83,6 +84,8 @@ export interface FindingView {
   changeSetId: string | null;
   changeSetSeq: number | null;
   changeSetStatus: string | null;
+  /** Who the account belongs to now (an orphan linked since the last run shows its new owner here). */
+  accountOwner: { personId: string; name: string; link: string | null } | null;
 }
 
 export interface FindingList {
@@ -128,6 +131,7 @@ export const KIND_LABELS: Record<FindingKind, string> = {
   missing_account: 'Missing account',
   sod_violation: 'SoD violation',
   inactive: 'Inactive',
+  duplicate_person: 'Duplicate person',
 };
 
 export const KINDS = Object.keys(KIND_LABELS) as FindingKind[];
@@ -140,10 +144,19 @@ export const KIND_HINTS: Record<FindingKind, string> = {
   missing_account: 'Someone the policy gives an account to has none.',
   sod_violation: 'Someone holds both sides of a separation-of-duties rule.',
   inactive: 'An enabled account nobody has signed in to for a long time.',
+  duplicate_person: 'Two HR records look like one person, and both have an account.',
 };
 
-/** Kinds a change set cannot fix: which side of the conflict goes is a person's decision. */
-export const NO_AUTOMATIC_FIX: ReadonlySet<FindingKind> = new Set(['sod_violation']);
+/**
+ * Kinds a change set cannot fix: which side of an SoD conflict goes, and whether two HR records are one person
+ * (merged or dismissed under People › Duplicates), are a person's decision.
+ */
+export const NO_AUTOMATIC_FIX: ReadonlySet<FindingKind> = new Set(['sod_violation', 'duplicate_person']);
+export const NO_FIX_HINT: Partial<Record<FindingKind, string>> = {
+  sod_violation: 'No automatic fix: decide which side of the conflict to remove, or accept the risk',
+  duplicate_person:
+    'No automatic fix: merge the two records under People › Duplicates if they are one person, or dismiss the match',
+};
 
 export const FINDING_STATUS: Record<FindingStatus, { label: string; color: string }> = {
   open: { label: 'Open', color: 'blue' },
@@ -210,4 +223,81 @@ export function findingsPath(filters: Record<string, string>): string {
   const p = new URLSearchParams(filters);
   const s = p.toString();
   return s ? `/findings?${s}` : '/findings';
+}
+
+// ── Schedules and links (src/reconcile/schedule.ts, remediate.ts) ──────────────────────────────────────────────────
+
+export type ReconMode = 'full' | 'incremental';
+
+/** A target's reconciliation schedule (GET /reconciliation/schedules). */
+export interface ScheduleView {
+  target: string;
+  cron: string;
+  timeZone: string;
+  mode: ReconMode;
+  /** The next three runs (ISO instants). */
+  next: string[];
+}
+
+/** What POST /targets/:name/reconcile answers with `wait: true`: the finished run. */
+export type RunResult = Pick<
+  RunView,
+  'id' | 'seq' | 'target' | 'mode' | 'status' | 'reason' | 'counts' | 'findingsOpened' | 'findingsClosed'
+>;
+
+export const MODE_LABELS: Record<ReconMode, string> = {
+  full: 'Full read',
+  incremental: 'Changes only (incremental)',
+};
+
+/** An orphan's suggested owner as the run put it in the finding's evidence (src/reconcile/findings.ts). */
+export interface Suggestion {
+  personId: string;
+  name: string;
+  employeeId: string | null;
+  /** How alike the account's name and the person's are, 0–1. */
+  score: number | null;
+}
+
+export function suggestionOf(f: FindingView): Suggestion | null {
+  const s = f.evidence.suggestion as {
+    personId?: unknown;
+    name?: unknown;
+    employeeId?: unknown;
+    score?: unknown;
+  } | null;
+  if (!s || typeof s.personId !== 'string' || typeof s.name !== 'string') return null;
+  return {
+    personId: s.personId,
+    name: s.name,
+    employeeId: typeof s.employeeId === 'string' ? s.employeeId : null,
+    score: typeof s.score === 'number' ? s.score : typeof s.score === 'string' ? Number(s.score) : null,
+  };
+}
+
+const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+
+/** Common cron expressions in words ("Every day at 02:00"); null for the rest (the expression is shown as it is). */
+export function describeCron(cron: string): string | null {
+  const f = cron.trim().split(/\s+/);
+  if (f.length !== 5) return null;
+  const [min, hour, dom, mon, dow] = f as [string, string, string, string, string];
+  const num = (v: string, max: number) => (/^\d+$/.test(v) && Number(v) <= max ? Number(v) : null);
+  const m = num(min, 59);
+  const h = num(hour, 23);
+  const at = m !== null && h !== null ? `${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}` : null;
+  if (dom !== '*' || mon !== '*') return null;
+  const every = /^\*\/(\d+)$/.exec(min);
+  if (every && hour === '*' && dow === '*') return `Every ${every[1]} minutes`;
+  if (m !== null && hour === '*' && dow === '*')
+    return m === 0 ? 'Every hour, on the hour' : `Every hour at ${m} past`;
+  const everyHours = /^\*\/(\d+)$/.exec(hour);
+  if (m !== null && everyHours && dow === '*')
+    return `Every ${everyHours[1]} hours at ${m === 0 ? 'the hour' : `${m} past`}`;
+  if (!at) return null;
+  if (dow === '*') return `Every day at ${at}`;
+  if (dow === '1-5') return `Weekdays at ${at}`;
+  const d = num(dow, 7);
+  if (d !== null) return `Every ${WEEKDAYS[d % 7]} at ${at}`;
+  return null;
 }

@@ -1,6 +1,6 @@
 import { useEffect, useState, type ReactNode } from 'react';
-import { Alert, Button, Group, Stack, Textarea } from '@mantine/core';
-import { IconAlertTriangle } from '@tabler/icons-react';
+import { FormError } from './ui';
+import { Button, Group, Stack, Textarea } from '@mantine/core';
 import { api, describe, type TokenRow } from '../api';
 import { AppModal } from './modal';
 
@@ -55,11 +55,7 @@ export function RevokeTokenDialog({
       size="md"
     >
       <Stack gap="md">
-        {error ? (
-          <Alert color="red" variant="light" icon={<IconAlertTriangle aria-hidden />} role="alert">
-            {error}
-          </Alert>
-        ) : null}
+        <FormError error={error} />
         {children}
         <Textarea
           label="Reason (optional)"

@@ -330,6 +330,16 @@ export function CopyButton({
   );
 }
 
+/** A form's or dialog's error, in words, above its fields (nothing when there is none). */
+export function FormError({ error }: { error: ReactNode }) {
+  if (!error) return null;
+  return (
+    <Alert color="red" variant="light" icon={<IconAlertTriangle aria-hidden />} role="alert">
+      {error}
+    </Alert>
+  );
+}
+
 export function notifySuccess(message: string, title?: string): void {
   notifications.show({ color: 'teal', title, message, icon: <IconCheck size={18} aria-hidden /> });
 }

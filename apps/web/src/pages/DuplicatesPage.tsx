@@ -1,7 +1,6 @@
 import { useState, type ReactNode } from 'react';
 import { Link } from 'react-router';
 import {
-  Alert,
   Anchor,
   Badge,
   Button,
@@ -13,7 +12,7 @@ import {
   Text,
   VisuallyHidden,
 } from '@mantine/core';
-import { IconAlertTriangle, IconArrowLeft, IconCopyCheck } from '@tabler/icons-react';
+import { IconArrowLeft, IconCopyCheck } from '@tabler/icons-react';
 import { api, describe } from '../api';
 import { useListQuery } from '../listQuery';
 import { useSession } from '../session';
@@ -27,6 +26,7 @@ import {
   Page,
   useApiData,
   useUrlValue,
+  FormError,
 } from '../components/ui';
 import { AppModal } from '../components/modal';
 import {
@@ -318,11 +318,7 @@ function MergeDialog({
     >
       {target ? (
         <Stack gap="md">
-          {error ? (
-            <Alert color="red" variant="light" icon={<IconAlertTriangle aria-hidden />} role="alert">
-              {error}
-            </Alert>
-          ) : null}
+          <FormError error={error} />
           <Text size="sm">
             Gatehouse keeps <strong>{target.keep.displayName}</strong> (employee ID {target.keep.employeeId}).
             The record <strong>{target.drop.displayName}</strong> (employee ID {target.drop.employeeId}) is

@@ -7,8 +7,10 @@ import {
   Checkbox,
   Group,
   List,
+  Loader,
   NativeSelect,
   Paper,
+  Radio,
   SimpleGrid,
   Stack,
   Table,
@@ -18,16 +20,20 @@ import {
   Tooltip,
   VisuallyHidden,
 } from '@mantine/core';
+import { useDebouncedValue } from '@mantine/hooks';
 import {
+  IconAlertTriangle,
   IconCircleCheck,
   IconDownload,
   IconFilterOff,
+  IconLink,
   IconRadar,
   IconSearch,
   IconShieldCheck,
   IconTool,
 } from '@tabler/icons-react';
 import { api, ApiError, describe, withQuery } from '../api';
+import { useSession } from '../session';
 import { useListQuery } from '../listQuery';
 import {
   Empty,
@@ -54,18 +60,27 @@ import {
   KIND_LABELS,
   KINDS,
   NO_AUTOMATIC_FIX,
+  NO_FIX_HINT,
   SEVERITIES,
   SEVERITY,
   SeverityBadge,
   sentence,
   shortAccount,
+  suggestionOf,
   useReconAccess,
   type FindingKind,
   type FindingList,
   type FindingView,
+  type RunResult,
   type Severity,
   type TargetReconView,
 } from '../components/reconcile';
+import {
+  STATUS_LABELS,
+  WORKER_TYPE_LABELS,
+  type PeoplePage as PeoplePageData,
+  type PersonView,
+} from '../components/people';
 import { ConfirmDialog } from '../components/modal';
 import { formatDate, formatNumber, formatRelative } from '../format';
 
@@ -104,6 +119,9 @@ function oneOf<T extends string>(value: string | null, allowed: readonly T[]): T
 
 function Findings() {
   const access = useReconAccess();
+  const { can } = useSession();
+  // Choosing an owner by hand searches people.
+  const canSearchPeople = can('people:read');
   const navigate = useNavigate();
   const location = useLocation();
   const { params, q, update, search, setSearch } = useListQuery();
@@ -135,6 +153,11 @@ function Findings() {
   const [accepting, setAccepting] = useState<FindingView | null>(null);
   const [planned, setPlanned] = useState<RecordedChangeSet | null>(null);
   const [acceptedNote, setAcceptedNote] = useState<string | null>(null);
+  const [linking, setLinking] = useState<LinkRequest | null>(null);
+  const [linked, setLinked] = useState<Linked | null>(null);
+  // Accounts linked on this page (object id → owner): their findings stay open until the next run, so their row
+  // says so instead of offering the link again.
+  const [linkedObjects, setLinkedObjects] = useState<ReadonlyMap<string, string>>(new Map());
   // A new list (other filters, another page, after an action) starts with nothing selected.
   useEffect(() => setSelected(new Set()), [list.data]);
 
@@ -218,6 +241,17 @@ function Findings() {
       actions={neverRun ? undefined : downloads}
     >
       {planned ? <PlannedAlert set={planned} onClose={() => setPlanned(null)} /> : null}
+      {linked ? (
+        <LinkedAlert
+          linked={linked}
+          canReconcile={access.write}
+          onClose={() => setLinked(null)}
+          onReconciled={() => {
+            list.reload();
+            recon.reload();
+          }}
+        />
+      ) : null}
       {acceptedNote ? (
         <Alert
           color="teal"
@@ -371,6 +405,10 @@ function Findings() {
             showSelect={pageSelectable.length > 0}
             canAccept={access.approve}
             onAccept={setAccepting}
+            canLink={access.write}
+            canPick={canSearchPeople}
+            linkedTo={linkedObjects}
+            onLink={(finding, mode) => setLinking({ finding, mode })}
           />
           <Pager
             summary={
@@ -397,6 +435,15 @@ function Findings() {
           setPlanned(set);
           changeSetsChanged();
           list.reload();
+        }}
+      />
+      <LinkDialog
+        request={linking}
+        onClose={() => setLinking(null)}
+        onDone={(f, person) => {
+          setLinking(null);
+          if (f.objectId) setLinkedObjects((m) => new Map(m).set(f.objectId!, person.name));
+          setLinked({ finding: f, person });
         }}
       />
       <AcceptDialog
@@ -454,6 +501,10 @@ function FindingsTable({
   showSelect,
   canAccept,
   onAccept,
+  canLink,
+  canPick,
+  linkedTo,
+  onLink,
 }: {
   items: FindingView[];
   busy: boolean;
@@ -466,6 +517,10 @@ function FindingsTable({
   showSelect: boolean;
   canAccept: boolean;
   onAccept: (f: FindingView) => void;
+  canLink: boolean;
+  canPick: boolean;
+  linkedTo: ReadonlyMap<string, string>;
+  onLink: (f: FindingView, mode: LinkMode) => void;
 }) {
   return (
     <Table.ScrollContainer minWidth={1000}>
@@ -505,7 +560,7 @@ function FindingsTable({
                       onChange={() => onToggle(f.id)}
                     />
                   ) : NO_AUTOMATIC_FIX.has(f.kind) && f.status === 'open' ? (
-                    <Tooltip label="No automatic fix: decide which side of the conflict to remove, or accept the risk">
+                    <Tooltip label={NO_FIX_HINT[f.kind] ?? 'No automatic fix'}>
                       <Checkbox aria-label={`Finding #${f.seq} has no automatic fix`} disabled />
                     </Tooltip>
                   ) : null}
@@ -539,7 +594,16 @@ function FindingsTable({
                 )}
               </Table.Td>
               <Table.Td>
-                <PersonCell finding={f} />
+                <PersonCell
+                  finding={f}
+                  canLink={canLink}
+                  canPick={canPick}
+                  linkedTo={
+                    (f.objectId ? linkedTo.get(f.objectId) : undefined) ??
+                    (f.kind === 'orphan' ? (f.accountOwner?.name ?? null) : null)
+                  }
+                  onLink={(mode) => onLink(f, mode)}
+                />
               </Table.Td>
               <Table.Td maw={380}>
                 <Stack gap={4}>
@@ -574,7 +638,20 @@ function FindingsTable({
   );
 }
 
-function PersonCell({ finding: f }: { finding: FindingView }) {
+function PersonCell({
+  finding: f,
+  canLink,
+  canPick,
+  linkedTo,
+  onLink,
+}: {
+  finding: FindingView;
+  canLink: boolean;
+  canPick: boolean;
+  /** Whom the account was linked to on this page (the finding closes at the next run). */
+  linkedTo: string | null;
+  onLink: (mode: LinkMode) => void;
+}) {
   if (f.personId)
     return (
       <>
@@ -589,32 +666,48 @@ function PersonCell({ finding: f }: { finding: FindingView }) {
       </>
     );
   const s = suggestionOf(f);
+  const linkable = canLink && f.kind === 'orphan' && f.status !== 'closed' && !!f.objectId;
   return (
-    <>
+    <Stack gap={6} align="flex-start">
       <Text size="sm" c="dimmed">
         Nobody
       </Text>
-      {s ? (
-        <Text size="xs" c="dimmed">
-          Maybe{' '}
-          <Anchor component={Link} to={`/people/${encodeURIComponent(s.personId)}`} size="xs">
-            {s.name}
-          </Anchor>
-          {s.employeeId ? ` (${s.employeeId})` : ''}
+      {linkedTo && f.status !== 'closed' ? (
+        <Text size="xs" c="teal.8" data-testid="linked-owner">
+          Linked to {linkedTo}. This finding closes at the next reconciliation.
         </Text>
-      ) : null}
-    </>
+      ) : (
+        <>
+          {s ? (
+            <Text size="xs" data-testid="suggested-owner">
+              Suggested owner:{' '}
+              <Anchor component={Link} to={`/people/${encodeURIComponent(s.personId)}`} size="xs">
+                {s.name}
+              </Anchor>
+              {s.employeeId ? ` (${s.employeeId})` : ''}
+            </Text>
+          ) : null}
+          {linkable && s ? (
+            <Button
+              size="compact-xs"
+              variant="light"
+              leftSection={<IconLink size={14} aria-hidden />}
+              onClick={() => onLink('suggestion')}
+            >
+              Link to {s.name}
+              <VisuallyHidden> (finding #{f.seq})</VisuallyHidden>
+            </Button>
+          ) : null}
+          {linkable && canPick ? (
+            <Button size="compact-xs" variant="subtle" onClick={() => onLink('pick')}>
+              {s ? 'Link to someone else…' : 'Link to its owner…'}
+              <VisuallyHidden> (finding #{f.seq})</VisuallyHidden>
+            </Button>
+          ) : null}
+        </>
+      )}
+    </Stack>
   );
-}
-
-function suggestionOf(f: FindingView): { personId: string; name: string; employeeId: string | null } | null {
-  const s = f.evidence.suggestion as { personId?: unknown; name?: unknown; employeeId?: unknown } | null;
-  if (!s || typeof s.personId !== 'string' || typeof s.name !== 'string') return null;
-  return {
-    personId: s.personId,
-    name: s.name,
-    employeeId: typeof s.employeeId === 'string' ? s.employeeId : null,
-  };
 }
 
 const show = (v: unknown) =>
@@ -835,5 +928,343 @@ function AcceptDialog({
         error={errors.until}
       />
     </ConfirmDialog>
+  );
+}
+
+// ── Linking an account to its owner ──────────────────────────────────────────────────────────────────────────────
+
+/** Confirm the run's suggestion, or choose the owner by hand. */
+type LinkMode = 'suggestion' | 'pick';
+
+interface LinkRequest {
+  finding: FindingView;
+  mode: LinkMode;
+}
+
+interface Owner {
+  id: string;
+  name: string;
+  employeeId: string | null;
+}
+
+interface Linked {
+  finding: FindingView;
+  person: Owner;
+}
+
+/** How many people the owner search shows. */
+const PICK_LIMIT = 8;
+
+const ownerLabel = (o: Pick<Owner, 'name' | 'employeeId'>) =>
+  o.employeeId ? `${o.name} (${o.employeeId})` : o.name;
+
+/** The words for a failed link: what happened and what to do, without codes. */
+function linkError(e: unknown): ReactNode {
+  if (!(e instanceof ApiError)) return describe(e);
+  if (e.code === 'recon_object_not_found')
+    return 'Gatehouse no longer has this account among the accounts it has read: a newer reconciliation may have found it gone. Close this and look at the findings again.';
+  if (e.code === 'person_not_found')
+    return 'That person is no longer in Gatehouse (their record may have been merged into another one). Choose someone else.';
+  if (e.code === 'finding_wrong_state')
+    return `Gatehouse manages this account itself, so its owner comes from provisioning and cannot be set by hand. (${sentence(e.detail)}.)`;
+  if (e.status === 400 && e.problem.errors?.length)
+    return (
+      <Stack gap={4}>
+        <Text size="sm">The link was not made:</Text>
+        <List size="sm" spacing={2}>
+          {e.problem.errors.map((p) => (
+            <List.Item key={p.field}>{sentence(p.message)}</List.Item>
+          ))}
+        </List>
+      </Stack>
+    );
+  if (e.status === 403) return describe(e);
+  return sentence(e.detail);
+}
+
+function LinkDialog({
+  request,
+  onClose,
+  onDone,
+}: {
+  request: LinkRequest | null;
+  onClose: () => void;
+  onDone: (f: FindingView, person: Owner) => void;
+}) {
+  // Keep the last request while the dialog closes (its title should not change as it fades out).
+  const [shown, setShown] = useState<LinkRequest | null>(request);
+  useEffect(() => {
+    if (request) setShown(request);
+  }, [request]);
+  const [chosen, setChosen] = useState<Owner | null>(null);
+  const [pickError, setPickError] = useState<string | null>(null);
+  const r = request ?? shown;
+  const f = r?.finding ?? null;
+  const suggestion = f ? suggestionOf(f) : null;
+  const suggested: Owner | null = suggestion
+    ? { id: suggestion.personId, name: suggestion.name, employeeId: suggestion.employeeId }
+    : null;
+  const owner = r?.mode === 'suggestion' ? suggested : chosen;
+  const account = f?.account ? shortAccount(f.account) : 'this account';
+  const target = f?.target ?? 'the target';
+  const whose = owner ? `${owner.name}’s` : 'that person’s';
+  return (
+    <ConfirmDialog
+      title={
+        r?.mode === 'suggestion' && suggested
+          ? `Link ${account} to ${suggested.name}?`
+          : `Who owns ${account} on ${target}?`
+      }
+      opened={!!request}
+      onClose={onClose}
+      action={owner ? `Link to ${owner.name}` : 'Link'}
+      explain={linkError}
+      reset={() => {
+        setChosen(null);
+        setPickError(null);
+      }}
+      submit={async () => {
+        if (!f?.objectId) return false;
+        if (!owner) {
+          setPickError('Choose the person who owns this account.');
+          return false;
+        }
+        await api.post(`/api/v1/recon-objects/${encodeURIComponent(f.objectId)}/link`, {
+          personId: owner.id,
+        });
+        onDone(f, owner);
+      }}
+    >
+      {r?.mode === 'suggestion' && suggestion ? (
+        <Text size="sm">
+          Reconciliation suggests {ownerLabel(suggested!)}
+          {suggestion.score !== null
+            ? ` because the account’s name is ${Math.round(suggestion.score * 100)}% like theirs`
+            : ' because their names are alike'}
+          . Link it only if you know the account is theirs.
+        </Text>
+      ) : null}
+      {r?.mode === 'pick' ? (
+        <OwnerPicker
+          chosen={chosen}
+          onChoose={(p) => {
+            setChosen(p);
+            setPickError(null);
+          }}
+          error={pickError}
+        />
+      ) : null}
+      <Text size="sm" data-testid="link-explanation">
+        The account {account} on {target} will be counted as {whose}: Gatehouse checks it against what the
+        policy gives {owner ? owner.name : 'them'}, like any of their accounts. Nothing changes on {target}{' '}
+        itself.
+      </Text>
+      <Text size="sm">
+        The next reconciliation re-checks it: {f ? `finding #${f.seq}` : 'this finding'} then closes, and
+        anything on the account the policy does not give {owner ? owner.name : 'them'} shows up as a new
+        finding. The link is kept across runs and recorded in the audit trail with your name.
+      </Text>
+    </ConfirmDialog>
+  );
+}
+
+/** Search people by name, employee ID or username and choose one. */
+function OwnerPicker({
+  chosen,
+  onChoose,
+  error,
+}: {
+  chosen: Owner | null;
+  onChoose: (p: Owner) => void;
+  error: string | null;
+}) {
+  const [q, setQ] = useState('');
+  const [debounced] = useDebouncedValue(q.trim(), 250);
+  const people = useApiData(
+    (signal) =>
+      debounced
+        ? api.get<PeoplePageData>('/api/v1/people', { q: debounced, limit: PICK_LIMIT }, signal)
+        : Promise.resolve(null),
+    debounced,
+  );
+  const items = people.data?.items ?? [];
+  const owner = (p: PersonView): Owner => ({ id: p.id, name: p.displayName, employeeId: p.employeeId });
+  const details = (p: PersonView) =>
+    [
+      p.employeeId,
+      p.department,
+      WORKER_TYPE_LABELS[p.workerType] ?? p.workerType,
+      p.status === 'active' ? null : (STATUS_LABELS[p.status] ?? p.status),
+    ]
+      .filter(Boolean)
+      .join(' · ');
+  return (
+    <Stack gap="xs">
+      <TextInput
+        label="Find the owner"
+        placeholder="Name, employee ID or username"
+        type="search"
+        leftSection={<IconSearch size={16} aria-hidden />}
+        data-autofocus
+        value={q}
+        onChange={(e) => setQ(e.currentTarget.value)}
+      />
+      {!debounced ? (
+        <Text size="sm" c="dimmed">
+          Type part of their name, their employee ID or their username.
+        </Text>
+      ) : people.error ? (
+        <Alert color="red" variant="light" icon={<IconAlertTriangle aria-hidden />} role="alert">
+          Could not search people: {describe(people.error)}
+        </Alert>
+      ) : !people.data ? (
+        <Group gap="xs" role="status">
+          <Loader size="xs" />
+          <Text size="sm" c="dimmed">
+            Searching…
+          </Text>
+        </Group>
+      ) : items.length === 0 ? (
+        <Text size="sm" role="status">
+          Nobody matches “{debounced}”. Try part of the name, or the employee ID.
+        </Text>
+      ) : (
+        <Radio.Group
+          label="Owner"
+          value={chosen?.id ?? null}
+          onChange={(id) => {
+            const p = items.find((x) => x.id === id);
+            if (p) onChoose(owner(p));
+          }}
+        >
+          <Stack gap={8} mt={6} aria-busy={people.loading}>
+            {items.map((p) => (
+              <Radio key={p.id} value={p.id} label={p.displayName} description={details(p)} />
+            ))}
+          </Stack>
+        </Radio.Group>
+      )}
+      {people.data && people.data.total > items.length ? (
+        <Text size="xs" c="dimmed">
+          The first {formatNumber(items.length)} of {formatNumber(people.data.total)}
+          {people.data.totalCapped ? '+' : ''} people who match: type more to narrow it down.
+        </Text>
+      ) : null}
+      {chosen && !items.some((p) => p.id === chosen.id) ? (
+        <Text size="sm">Chosen: {ownerLabel(chosen)}</Text>
+      ) : null}
+      {error ? (
+        <Text size="sm" c="red.8" role="alert">
+          {error}
+        </Text>
+      ) : null}
+    </Stack>
+  );
+}
+
+/** The words for a "Reconcile now" that did not run. */
+function reconcileError(e: unknown, target: string): string {
+  if (e instanceof ApiError) {
+    if (e.code === 'recon_running')
+      return `A reconciliation of ${target} is already running; the finding closes when it completes. Its progress is on the Reconciliation page.`;
+    if (e.status === 404) return `The target ${target} no longer exists.`;
+    if (e.status === 403) return describe(e);
+    return sentence(e.detail);
+  }
+  return describe(e);
+}
+
+/** After a link: the finding closes at the next run, which can be started from here. */
+function LinkedAlert({
+  linked,
+  canReconcile,
+  onClose,
+  onReconciled,
+}: {
+  linked: Linked;
+  canReconcile: boolean;
+  onClose: () => void;
+  onReconciled: () => void;
+}) {
+  const { finding: f, person } = linked;
+  const [busy, setBusy] = useState(false);
+  const [run, setRun] = useState<RunResult | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  // A new link starts afresh.
+  useEffect(() => {
+    setRun(null);
+    setError(null);
+  }, [linked]);
+  const account = f.account ? shortAccount(f.account) : 'The account';
+  const stopped = run && run.status !== 'completed';
+
+  const reconcile = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const r = await api.post<RunResult>(`/api/v1/targets/${encodeURIComponent(f.target)}/reconcile`, {
+        wait: true,
+      });
+      setRun(r);
+      onReconciled();
+    } catch (e) {
+      setError(reconcileError(e, f.target));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Alert
+      color={stopped ? 'orange' : 'teal'}
+      variant="light"
+      icon={<IconLink aria-hidden />}
+      title={`${account} is linked to ${person.name}`}
+      withCloseButton
+      closeButtonLabel="Dismiss"
+      onClose={onClose}
+      data-testid="link-result"
+    >
+      <Stack gap={6} align="flex-start">
+        {!run ? (
+          <Text size="sm">
+            Gatehouse now counts it as {person.name}’s. Finding #{f.seq} closes at the next reconciliation of{' '}
+            {f.target}, which also checks the account against what the policy gives {person.name}.
+          </Text>
+        ) : run.status === 'completed' ? (
+          <Text size="sm" data-testid="link-run">
+            Run #{run.seq} of {f.target} completed: {formatNumber(run.findingsClosed)}{' '}
+            {run.findingsClosed === 1 ? 'finding' : 'findings'} closed, {formatNumber(run.findingsOpened)}{' '}
+            opened. The list below is up to date.
+          </Text>
+        ) : (
+          <Text size="sm" data-testid="link-run">
+            Run #{run.seq} of {f.target} {run.status === 'failed' ? 'failed' : 'was stopped'}
+            {run.reason ? `: ${run.reason}` : ''}. Finding #{f.seq} stays open until a run completes.
+          </Text>
+        )}
+        {error ? (
+          <Text size="sm" c="red.8" role="alert">
+            {error}
+          </Text>
+        ) : null}
+        {canReconcile && (!run || stopped) ? (
+          <Button
+            size="xs"
+            variant="default"
+            leftSection={<IconRadar size={14} aria-hidden />}
+            loading={busy}
+            onClick={() => void reconcile()}
+          >
+            Reconcile {f.target} now
+          </Button>
+        ) : null}
+        {busy ? (
+          <Text size="xs" c="dimmed" role="status">
+            Reading every account on {f.target}…
+          </Text>
+        ) : null}
+      </Stack>
+    </Alert>
   );
 }

@@ -1,13 +1,7 @@
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { Link, useParams } from 'react-router';
 import { Alert, Button, Group, List, Paper, Stack, Text, Title } from '@mantine/core';
-import {
-  IconAlertTriangle,
-  IconArrowLeft,
-  IconCircleCheck,
-  IconHandStop,
-  IconInfoCircle,
-} from '@tabler/icons-react';
+import { IconArrowLeft, IconCircleCheck, IconHandStop, IconInfoCircle } from '@tabler/icons-react';
 import { api, ApiError, describe } from '../api';
 import { useSession } from '../session';
 import {
@@ -18,6 +12,7 @@ import {
   notifySuccess,
   Page,
   useApiData,
+  FormError,
 } from '../components/ui';
 import { AppModal } from '../components/modal';
 import { ImportErrorsTable, ImportEventsTable, ImportFigures, ImportStateBadge } from '../components/hr';
@@ -328,11 +323,7 @@ function ImportReview({ detail, reload }: { detail: ImportDetail; reload: () => 
         size="md"
       >
         <Stack gap="md">
-          {actionError ? (
-            <Alert color="red" variant="light" icon={<IconAlertTriangle aria-hidden />} role="alert">
-              {actionError}
-            </Alert>
-          ) : null}
+          <FormError error={actionError} />
           <Text size="sm">
             Gatehouse has a brake: it holds a file that would terminate or remove an unusually large share of
             people, because that is what a truncated or wrong export looks like. This file was held because:

@@ -1,10 +1,9 @@
 import { useState } from 'react';
-import { Alert, Anchor, Button, Group, Stack, TextInput } from '@mantine/core';
+import { Anchor, Button, Group, Stack, TextInput } from '@mantine/core';
 import { useForm } from '@mantine/form';
-import { IconAlertTriangle } from '@tabler/icons-react';
 import { api, ApiError } from '../api';
 import { useSession } from '../session';
-import { Page } from '../components/ui';
+import { Page, FormError } from '../components/ui';
 import { signInError } from './LoginPage';
 
 export default function MfaPage() {
@@ -60,11 +59,7 @@ export default function MfaPage() {
       }
       focusHeading={false}
     >
-      {error ? (
-        <Alert color="red" variant="light" icon={<IconAlertTriangle aria-hidden />} role="alert">
-          {error}
-        </Alert>
-      ) : null}
+      <FormError error={error} />
       <form onSubmit={submit} noValidate>
         <Stack gap="md">
           {recovery ? (

@@ -29,7 +29,7 @@ import {
 } from '@tabler/icons-react';
 import { api, ApiError, describe, type FieldError } from '../api';
 import { useSession } from '../session';
-import { ErrorState, LoadingRows, NoAccess, Page, useApiData } from '../components/ui';
+import { ErrorState, LoadingRows, NoAccess, Page, useApiData, FormError } from '../components/ui';
 import { AppModal } from '../components/modal';
 import {
   CHANGE_SET_STATUS,
@@ -597,11 +597,7 @@ function ApplyDialog({
     <AppModal opened={opened} onClose={onClose} title="Apply this policy?">
       <form onSubmit={(e) => void apply(e)} noValidate>
         <Stack gap="md">
-          {error ? (
-            <Alert color="red" variant="light" icon={<IconAlertTriangle aria-hidden />} role="alert">
-              {error}
-            </Alert>
-          ) : null}
+          <FormError error={error} />
           <ImpactSummary impact={impact} />
           <Text size="sm">
             {impact.affected

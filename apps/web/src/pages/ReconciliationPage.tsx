@@ -8,42 +8,53 @@ import {
   Group,
   Loader,
   Paper,
+  Radio,
   SimpleGrid,
   Stack,
   Table,
   Text,
+  TextInput,
   Title,
   VisuallyHidden,
 } from '@mantine/core';
 import {
   IconAlertTriangle,
+  IconCalendarClock,
   IconDownload,
   IconHourglass,
   IconPlugConnected,
   IconRadar,
 } from '@tabler/icons-react';
-import { api, withQuery } from '../api';
+import { api, ApiError, describe, request, withQuery } from '../api';
 import {
   Empty,
   ErrorState,
   LoadingRows,
   NoAccess,
   notifyError,
+  notifySuccess,
   Page,
   useApiData,
   When,
+  FormError,
 } from '../components/ui';
+import { AppModal, ConfirmDialog } from '../components/modal';
+import { formatInZone } from '../components/people';
 import { formatDuration } from '../components/provisioning';
 import {
+  MODE_LABELS,
   RunStatusBadge,
   SEVERITIES,
   SEVERITY,
+  describeCron,
   findingsPath,
   formatMoney,
   runDuration,
   sentence,
   useReconAccess,
+  type ReconMode,
   type RunView,
+  type ScheduleView,
   type TargetReconView,
 } from '../components/reconcile';
 import { formatDateTime, formatNumber, formatRelative } from '../format';
@@ -74,6 +85,10 @@ function Reconciliation() {
   const status = useApiData(
     (signal) => api.get<{ items: TargetReconView[] }>('/api/v1/reconciliation', undefined, signal),
     'reconciliation',
+  );
+  const schedules = useApiData(
+    (signal) => api.get<{ items: ScheduleView[] }>('/api/v1/reconciliation/schedules', undefined, signal),
+    'reconciliation-schedules',
   );
   const [asked, setAsked] = useState<Record<string, Asked>>({});
   const items = status.data?.items;
@@ -151,6 +166,11 @@ function Reconciliation() {
               status={t}
               asked={asked[t.target] ?? null}
               onStart={() => void start(t)}
+              schedule={
+                schedules.data ? (schedules.data.items.find((x) => x.target === t.target) ?? null) : undefined
+              }
+              scheduleError={schedules.error}
+              onScheduleChanged={schedules.reload}
             />
           ))}
         </Stack>
@@ -204,10 +224,17 @@ function TargetSection({
   status: t,
   asked,
   onStart,
+  schedule,
+  scheduleError,
+  onScheduleChanged,
 }: {
   status: TargetReconView;
   asked: Asked | null;
   onStart: () => void;
+  /** undefined while the schedules load; null: not scheduled. */
+  schedule: ScheduleView | null | undefined;
+  scheduleError: unknown;
+  onScheduleChanged: () => void;
 }) {
   const access = useReconAccess();
   const run = t.lastRun;
@@ -293,6 +320,14 @@ function TargetSection({
             {t.lastCompleted ? <When at={t.lastCompleted} show={formatDateTime} /> : 'None yet'}
           </Fact>
         </SimpleGrid>
+
+        <ScheduleBlock
+          target={t.target}
+          schedule={schedule}
+          error={scheduleError}
+          canWrite={access.write}
+          onChanged={onScheduleChanged}
+        />
 
         <div>
           <Text size="xs" c="dimmed" mb={4}>
@@ -459,5 +494,328 @@ function RunHistory({ target, reloadKey }: { target: string; reloadKey: string }
         </Table.ScrollContainer>
       )}
     </div>
+  );
+}
+
+// ── Schedule ─────────────────────────────────────────────────────────────────────────────────────────────────────
+
+/** Ready-made schedules for the form (cron, in words). */
+const EXAMPLES: { cron: string; label: string }[] = [
+  { cron: '0 2 * * *', label: 'Every night at 02:00' },
+  { cron: '0 6 * * 1-5', label: 'Weekdays at 06:00' },
+  { cron: '0 */4 * * *', label: 'Every 4 hours' },
+  { cron: '0 * * * *', label: 'Every hour' },
+];
+
+function browserZone(): string {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  } catch {
+    return 'UTC';
+  }
+}
+
+function knownZones(): string[] {
+  try {
+    return ['UTC', ...Intl.supportedValuesOf('timeZone').filter((z) => z !== 'UTC')];
+  } catch {
+    return ['UTC'];
+  }
+}
+
+/** "Every day at 02:00 (Europe/Berlin)", or the cron expression when it has no words here. */
+function scheduleInWords(s: Pick<ScheduleView, 'cron' | 'timeZone'>): string {
+  const words = describeCron(s.cron);
+  return `${words ?? `On the schedule “${s.cron}”`} (${s.timeZone})`;
+}
+
+function ScheduleBlock({
+  target,
+  schedule,
+  error,
+  canWrite,
+  onChanged,
+}: {
+  target: string;
+  schedule: ScheduleView | null | undefined;
+  error: unknown;
+  canWrite: boolean;
+  onChanged: () => void;
+}) {
+  const [editing, setEditing] = useState(false);
+  const [removing, setRemoving] = useState(false);
+  return (
+    <div data-testid="schedule">
+      <Group justify="space-between" align="flex-start" wrap="wrap" gap="xs">
+        <div>
+          <Text size="xs" c="dimmed" mb={4}>
+            Schedule
+          </Text>
+          {error && schedule === undefined ? (
+            <Text size="sm" c="red.8" role="alert">
+              Could not load the schedule: {describe(error)}
+            </Text>
+          ) : schedule === undefined ? (
+            <Text size="sm" c="dimmed">
+              Loading…
+            </Text>
+          ) : schedule === null ? (
+            <Text size="sm" data-testid="schedule-summary">
+              Not scheduled: {target} is reconciled only when someone starts a run.
+            </Text>
+          ) : (
+            <Stack gap={2}>
+              <Text size="sm" fw={500} data-testid="schedule-summary">
+                {scheduleInWords(schedule)} · {MODE_LABELS[schedule.mode] ?? schedule.mode}
+              </Text>
+              <Text size="xs" c="dimmed">
+                Cron <span className="mono">{schedule.cron}</span>
+              </Text>
+              {schedule.next.length ? (
+                <Text size="xs" c="dimmed" data-testid="schedule-next">
+                  Next runs:{' '}
+                  {schedule.next.map((iso, i) => (
+                    <span key={iso}>
+                      {i ? ', ' : ''}
+                      <time dateTime={iso} title={formatDateTime(iso)}>
+                        {formatInZone(iso, schedule.timeZone) ?? formatDateTime(iso)}
+                      </time>
+                    </span>
+                  ))}
+                </Text>
+              ) : null}
+            </Stack>
+          )}
+        </div>
+        {canWrite && schedule !== undefined ? (
+          <Group gap="xs">
+            <Button
+              size="xs"
+              variant="default"
+              leftSection={<IconCalendarClock size={14} aria-hidden />}
+              onClick={() => setEditing(true)}
+            >
+              {schedule ? 'Edit schedule' : 'Set a schedule'}
+              <VisuallyHidden> of {target}</VisuallyHidden>
+            </Button>
+            {schedule ? (
+              <Button size="xs" variant="subtle" color="red" onClick={() => setRemoving(true)}>
+                Remove schedule<VisuallyHidden> of {target}</VisuallyHidden>
+              </Button>
+            ) : null}
+          </Group>
+        ) : null}
+      </Group>
+      <ScheduleDialog
+        target={target}
+        schedule={schedule ?? null}
+        opened={editing}
+        onClose={() => setEditing(false)}
+        onDone={(s) => {
+          setEditing(false);
+          notifySuccess(`${scheduleInWords(s)}.`, `${target} is reconciled on a schedule`);
+          onChanged();
+        }}
+      />
+      <ConfirmDialog
+        title={`Stop reconciling ${target} on a schedule?`}
+        opened={removing}
+        onClose={() => setRemoving(false)}
+        action="Remove schedule"
+        color="red"
+        submit={async () => {
+          await api.del(`/api/v1/targets/${encodeURIComponent(target)}/reconcile-schedule`);
+          setRemoving(false);
+          notifySuccess(`Runs start only when someone starts them.`, `${target} is no longer scheduled`);
+          onChanged();
+        }}
+      >
+        <Text size="sm">
+          No more runs start by themselves; a run already going finishes. Findings stay as the last run left
+          them until someone presses “Reconcile now” or sets a schedule again. The change is recorded in the
+          audit trail.
+        </Text>
+      </ConfirmDialog>
+    </div>
+  );
+}
+
+type ScheduleField = 'cron' | 'timeZone' | 'mode';
+
+/** The server's message for a field, in words for the form. */
+function fieldMessage(field: ScheduleField, message: string): string {
+  if (field === 'cron' && !/15 minutes/.test(message))
+    return `Gatehouse cannot read this schedule (${message}). Five fields are needed — minute, hour, day of month, month, day of week — for example “0 2 * * *” for every night at 02:00.`;
+  if (field === 'cron')
+    return `${sentence(message)}. Choose at most one run every 15 minutes, for example “0 * * * *” for every hour.`;
+  return sentence(message);
+}
+
+function ScheduleDialog({
+  target,
+  schedule,
+  opened,
+  onClose,
+  onDone,
+}: {
+  target: string;
+  schedule: ScheduleView | null;
+  opened: boolean;
+  onClose: () => void;
+  onDone: (s: ScheduleView) => void;
+}) {
+  const [cron, setCron] = useState('');
+  const [timeZone, setTimeZone] = useState('');
+  const [mode, setMode] = useState<ReconMode>('full');
+  const [errors, setErrors] = useState<Partial<Record<ScheduleField, string>>>({});
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [zones] = useState(knownZones);
+  const listId = `time-zones-${target}`;
+  useEffect(() => {
+    if (!opened) return;
+    setCron(schedule?.cron ?? EXAMPLES[0]!.cron);
+    setTimeZone(schedule?.timeZone ?? browserZone());
+    setMode(schedule?.mode ?? 'full');
+    setErrors({});
+    setError(null);
+    // Only when the dialog opens.
+  }, [opened]);
+
+  const words = describeCron(cron);
+  const submit = async () => {
+    const local: Partial<Record<ScheduleField, string>> = {};
+    if (!cron.trim()) local.cron = 'Say when runs start, for example “0 2 * * *” for every night at 02:00.';
+    if (!timeZone.trim())
+      local.timeZone = 'Choose the time zone the schedule is in, for example Europe/Berlin.';
+    setErrors(local);
+    setError(null);
+    if (Object.keys(local).length) return;
+    setBusy(true);
+    try {
+      const s = await request<ScheduleView>(
+        'PUT',
+        `/api/v1/targets/${encodeURIComponent(target)}/reconcile-schedule`,
+        { body: { cron: cron.trim(), timeZone: timeZone.trim(), mode } },
+      );
+      onDone(s);
+    } catch (e) {
+      const known: Partial<Record<ScheduleField, string>> = {};
+      if (e instanceof ApiError)
+        for (const f of ['cron', 'timeZone', 'mode'] as const)
+          if (e.fieldErrors[f]) known[f] = fieldMessage(f, e.fieldErrors[f]);
+      setErrors(known);
+      if (!Object.keys(known).length)
+        setError(
+          e instanceof ApiError && e.status === 404
+            ? `The target ${target} no longer exists.`
+            : e instanceof ApiError && e.status !== 403
+              ? sentence(e.detail)
+              : describe(e),
+        );
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <AppModal opened={opened} onClose={onClose} title={`Reconcile ${target} on a schedule`}>
+      <form
+        noValidate
+        onSubmit={(e) => {
+          e.preventDefault();
+          void submit();
+        }}
+      >
+        <Stack gap="md">
+          <FormError error={error} />
+          <Text size="sm">
+            A worker starts each run at the times below, as if someone pressed “Reconcile now”. A run never
+            changes {target}: it only reads accounts and updates the findings.
+          </Text>
+          <div>
+            <TextInput
+              label="When (cron)"
+              description="Minute, hour, day of month, month, day of week. At most every 15 minutes."
+              required
+              classNames={{ input: 'mono' }}
+              data-autofocus
+              value={cron}
+              onChange={(e) => {
+                setCron(e.currentTarget.value);
+                setErrors((x) => ({ ...x, cron: undefined }));
+              }}
+              error={errors.cron}
+            />
+            <Text size="xs" c="dimmed" mt={4} aria-live="polite" data-testid="cron-words">
+              {cron.trim() ? (words ? `${words}.` : 'Checked when you save.') : ''}
+            </Text>
+            <Group gap={6} mt={6} role="group" aria-label="Examples">
+              {EXAMPLES.map((x) => (
+                <Button
+                  key={x.cron}
+                  size="compact-xs"
+                  variant={cron.trim() === x.cron ? 'light' : 'default'}
+                  onClick={() => {
+                    setCron(x.cron);
+                    setErrors((e) => ({ ...e, cron: undefined }));
+                  }}
+                >
+                  {x.label}
+                </Button>
+              ))}
+            </Group>
+          </div>
+          <TextInput
+            label="Time zone"
+            description="The zone the times are in (an IANA name such as Europe/Berlin or UTC)."
+            required
+            list={listId}
+            autoComplete="off"
+            value={timeZone}
+            onChange={(e) => {
+              setTimeZone(e.currentTarget.value);
+              setErrors((x) => ({ ...x, timeZone: undefined }));
+            }}
+            error={errors.timeZone}
+          />
+          <datalist id={listId}>
+            {zones.map((z) => (
+              <option key={z} value={z} />
+            ))}
+          </datalist>
+          <Radio.Group
+            label="What each run reads"
+            value={mode}
+            onChange={(v) => {
+              setMode(v as ReconMode);
+              setErrors((x) => ({ ...x, mode: undefined }));
+            }}
+            error={errors.mode}
+          >
+            <Stack gap={8} mt={6}>
+              <Radio
+                value="full"
+                label={MODE_LABELS.full}
+                description="Every account, every time. Finds deleted accounts; the safe choice."
+              />
+              <Radio
+                value="incremental"
+                label={MODE_LABELS.incremental}
+                description="Only what changed since the last completed run: quicker on large systems. Deleted accounts are noticed by the next full run."
+              />
+            </Stack>
+          </Radio.Group>
+          <Group justify="flex-end">
+            <Button variant="default" onClick={onClose} disabled={busy}>
+              Back
+            </Button>
+            <Button type="submit" loading={busy}>
+              Save schedule
+            </Button>
+          </Group>
+        </Stack>
+      </form>
+    </AppModal>
   );
 }

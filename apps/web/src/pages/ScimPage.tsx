@@ -37,6 +37,7 @@ import {
   useApiData,
   useUrlValue,
   When,
+  FormError,
 } from '../components/ui';
 import { AppModal } from '../components/modal';
 import { RevokeTokenDialog } from '../components/tokens';
@@ -572,11 +573,7 @@ function ConnectDialog({
     <AppModal opened={opened} onClose={onClose} title="Connect a SCIM client">
       <form onSubmit={submit} noValidate>
         <Stack gap="md">
-          {error ? (
-            <Alert color="red" variant="light" icon={<IconAlertTriangle aria-hidden />} role="alert">
-              {error}
-            </Alert>
-          ) : null}
+          <FormError error={error} />
           <TextInput
             label="Name"
             description="Which system connects, for example “Entra ID (production)” or “Workday”."

@@ -2,10 +2,10 @@ import { useEffect, useState } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { Alert, Anchor, Button, Stack, TextInput } from '@mantine/core';
 import { useForm } from '@mantine/form';
-import { IconAlertTriangle, IconInfoCircle } from '@tabler/icons-react';
+import { IconInfoCircle } from '@tabler/icons-react';
 import { api, ApiError } from '../api';
 import { useSession } from '../session';
-import { Page, useApiData, SecretInput } from '../components/ui';
+import { Page, useApiData, SecretInput, FormError } from '../components/ui';
 
 const MIN_PASSWORD = 12;
 
@@ -99,11 +99,7 @@ export default function SetupPage() {
           instead, or ask an administrator for an account.
         </Alert>
       ) : null}
-      {error ? (
-        <Alert color="red" variant="light" icon={<IconAlertTriangle aria-hidden />} role="alert">
-          {error}
-        </Alert>
-      ) : null}
+      <FormError error={error} />
       {token && !alreadySetUp ? (
         <form onSubmit={submit} noValidate>
           <Stack gap="md">

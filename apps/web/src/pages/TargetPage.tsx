@@ -26,7 +26,16 @@ import {
 } from '@tabler/icons-react';
 import { api, ApiError, describe } from '../api';
 import { useSession } from '../session';
-import { Empty, ErrorState, LoadingRows, NoAccess, notifySuccess, Page, useApiData } from '../components/ui';
+import {
+  Empty,
+  ErrorState,
+  LoadingRows,
+  NoAccess,
+  notifySuccess,
+  Page,
+  useApiData,
+  FormError,
+} from '../components/ui';
 import { AppModal } from '../components/modal';
 import {
   explainTestFailure,
@@ -439,11 +448,7 @@ function EditDialog({
     <AppModal opened={!!e} onClose={onClose} title={`Edit “${e?.key ?? ''}”`}>
       <form onSubmit={(ev) => void save(ev)} noValidate>
         <Stack gap="md">
-          {error ? (
-            <Alert color="red" variant="light" icon={<IconAlertTriangle aria-hidden />} role="alert">
-              {error}
-            </Alert>
-          ) : null}
+          <FormError error={error} />
           <Text size="sm" c="dimmed">
             On {target}: <span className="mono">{e?.objectName}</span>
           </Text>

@@ -26,7 +26,16 @@ import {
 } from '@tabler/icons-react';
 import { api, ApiError, describe } from '../api';
 import { useSession } from '../session';
-import { Empty, ErrorState, LoadingRows, NoAccess, notifySuccess, Page, useApiData } from '../components/ui';
+import {
+  Empty,
+  ErrorState,
+  LoadingRows,
+  NoAccess,
+  notifySuccess,
+  Page,
+  useApiData,
+  FormError,
+} from '../components/ui';
 import { AppModal } from '../components/modal';
 import {
   buildConfig,
@@ -489,11 +498,7 @@ function RemoveDialog({
   return (
     <AppModal opened={!!target} onClose={onClose} title={`Remove “${target?.name ?? ''}”?`}>
       <Stack gap="md">
-        {error ? (
-          <Alert color="red" variant="light" icon={<IconAlertTriangle aria-hidden />} role="alert">
-            {error}
-          </Alert>
-        ) : null}
+        <FormError error={error} />
         <Text size="sm">
           Gatehouse forgets the target, its settings and credentials. Accounts in the system itself are not
           touched.

@@ -1,18 +1,6 @@
 import { useEffect, useState } from 'react';
-import {
-  Alert,
-  Badge,
-  Button,
-  Group,
-  List,
-  NativeSelect,
-  Paper,
-  Stack,
-  Text,
-  Textarea,
-  Title,
-} from '@mantine/core';
-import { IconAlertTriangle, IconChecklist } from '@tabler/icons-react';
+import { Badge, Button, Group, List, NativeSelect, Paper, Stack, Text, Textarea, Title } from '@mantine/core';
+import { IconChecklist } from '@tabler/icons-react';
 import { api, describe } from '../api';
 import { useListQuery } from '../listQuery';
 import { useSession } from '../session';
@@ -26,6 +14,7 @@ import {
   useApiData,
   useUrlValue,
   When,
+  FormError,
 } from '../components/ui';
 import { AppModal } from '../components/modal';
 import type { TargetView, TaskView } from '../components/targets';
@@ -270,11 +259,7 @@ function NoteDialog({
           <Text size="sm" fw={500}>
             {acting?.task.summary}
           </Text>
-          {error ? (
-            <Alert color="red" variant="light" icon={<IconAlertTriangle aria-hidden />} role="alert">
-              {error}
-            </Alert>
-          ) : null}
+          <FormError error={error} />
           <Textarea
             label="Note"
             description={

@@ -35,6 +35,7 @@ import {
   useUrlValue,
   type SortOrder,
   When,
+  FormError,
 } from '../components/ui';
 import { AppModal } from '../components/modal';
 import { RevokeTokenDialog } from '../components/tokens';
@@ -376,11 +377,7 @@ function CreateTokenDialog({
     <AppModal opened={opened} onClose={onClose} title="Create token">
       <form onSubmit={submit} noValidate>
         <Stack gap="md">
-          {error ? (
-            <Alert color="red" variant="light" icon={<IconAlertTriangle aria-hidden />} role="alert">
-              {error}
-            </Alert>
-          ) : null}
+          <FormError error={error} />
           <TextInput
             label="Name"
             description="Who or what uses it, e.g. “HR import job” or “Reporting dashboard”."
