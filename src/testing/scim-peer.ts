@@ -289,14 +289,19 @@ function declareResources(): void {
         // An unfiltered, unsorted page is read from the store as the page alone, the way SCIMMY documents for an
         // application that pages itself (ListResponse's "manipulation of array length" example): a sparse array
         // as long as the total, holding the page. SCIMMY then builds only the page's resources, not every one per
-        // request. Where SCIMMY's own paging would differ (a page past the end, a start within the first page
-        // size) it gets the whole list as before.
-        if (!filter && sortBy === undefined && count !== undefined && startIndex <= total)
-          if (startIndex === 1 || startIndex > count) {
-            const page: PeerResource[] = store.page(type, startIndex - 1, count);
-            page.length = total;
-            return page;
-          }
+        // request. What it serves is what SCIMMY's own paging serves: past the end, the first page again (see
+        // PeerQuirks.pastEnd); a start within the first page size (2..count), where SCIMMY would cut the page
+        // short, gets the whole list as before.
+        if (
+          !filter &&
+          sortBy === undefined &&
+          count !== undefined &&
+          (startIndex === 1 || startIndex > count)
+        ) {
+          const page: PeerResource[] = store.page(type, startIndex > total ? 0 : startIndex - 1, count);
+          page.length = total;
+          return page;
+        }
         const all = store.list(type);
         return filter ? all.filter((r) => matches(filter, r)) : all;
       },
