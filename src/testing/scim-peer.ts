@@ -402,6 +402,9 @@ export class ScimPeer {
   /** TCP connections accepted since the peer started (keep-alive shows as far fewer than requests). */
   connectionCount = 0;
 
+  /** Seconds the peer spent answering requests (from receiving one to finishing its response), summed. */
+  busySeconds = 0;
+
   /** Requests answered since the peer started. */
   get requestCount(): number {
     return this.requests.length;
@@ -469,6 +472,10 @@ export class ScimPeer {
     const query = Object.fromEntries(
       Object.entries(parseQueryString(req.url.split('?')[1] ?? '')).map(([k, v]) => [k, String(v)]),
     );
+    const started = performance.now();
+    res.on('finish', () => {
+      this.busySeconds += (performance.now() - started) / 1000;
+    });
     this.requests.push({
       method: req.method,
       path: req.path,
