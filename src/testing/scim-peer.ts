@@ -318,6 +318,10 @@ function declareResources(): void {
       new SCIMMY.Types.Attribute('boolean', 'forcePasswordChange', {
         description: 'Ask for a new password at the next sign-in',
       }),
+      new SCIMMY.Types.Attribute('dateTime', 'lastLogin', {
+        description: 'When the user last signed in',
+        mutable: 'readOnly',
+      }),
     ]) as unknown as typeof SCIMMY.Types.Schema,
     false,
   );

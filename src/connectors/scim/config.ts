@@ -58,6 +58,12 @@ export const scimConfigSchema = z
         'Gatehouse attribute name → SCIM attribute path, e.g. { "mail": "emails[type eq \\"work\\"].value" }. ' +
           'Attributes not listed are named by their SCIM path.',
       ),
+    lastLoginAttribute: scimPath
+      .optional()
+      .describe(
+        'SCIM core has no last sign-in: name the (extension) attribute where the application reports it (a date-time), ' +
+          'so reconciliation can find inactive accounts; when unset, accounts have no last sign-in',
+      ),
     mustChangePasswordAttribute: scimPath
       .optional()
       .describe(

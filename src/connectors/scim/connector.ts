@@ -292,6 +292,12 @@ export class ScimConnector implements Connector {
     } else {
       const active = extract(resource, { attr: 'active' });
       if (typeof active === 'boolean') obj.enabled = active;
+      const login = this.#config.lastLoginAttribute
+        ? extract(resource, parsePath(this.#config.lastLoginAttribute)!)
+        : null;
+      // Only a real date-time counts: anything else would make an account look inactive (or active) by accident.
+      if (typeof login === 'string' && !Number.isNaN(Date.parse(login)))
+        obj.lastLoginAt = new Date(login).toISOString();
       const groups = resource.groups;
       if (Array.isArray(groups)) {
         obj.memberOf = groups

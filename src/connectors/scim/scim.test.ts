@@ -282,6 +282,37 @@ describe('users and groups (profile rfc)', () => {
     expect(peer.store.get('Users', made.id)).toMatchObject({ [ACME_USER]: { forcePasswordChange: true } });
   });
 
+  it('reads the last sign-in from the attribute the application reports it in (lastLoginAttribute)', async () => {
+    const userName = uniq();
+    const [id] = peer.store.load('Users', [
+      {
+        schemas: ['urn:ietf:params:scim:schemas:core:2.0:User', ACME_USER],
+        userName,
+        [ACME_USER]: { lastLogin: '2026-01-02T03:04:05.000Z' },
+      },
+    ]);
+    const ref: ObjectRef = { objectClass: 'account', id: id! };
+    // SCIM core has none: without the setting an account has no last sign-in (never "inactive" by accident).
+    expect((await c.get(ref))?.lastLoginAt).toBeUndefined();
+    const withLogin = open(peer, { lastLoginAttribute: `${ACME_USER}:lastLogin` });
+    expect((await withLogin.get(ref))?.lastLoginAt).toBe('2026-01-02T03:04:05.000Z');
+    const listed: ConnectorObject[] = [];
+    for await (const o of withLogin.search({
+      objectClass: 'account',
+      filter: { op: 'eq', attribute: 'userName', value: userName },
+    }))
+      listed.push(o);
+    expect(listed.map((o) => o.lastLoginAt)).toEqual(['2026-01-02T03:04:05.000Z']);
+    // A path that is not one is refused at the field.
+    expect(() =>
+      scimConnector.configSchema.parse({
+        baseUrl: peer.url,
+        auth: { type: 'bearer', token: peer.token },
+        lastLoginAttribute: 'emails[type eq',
+      }),
+    ).toThrow(/lastLoginAttribute/);
+  });
+
   it('declares unlock unsupported and refuses it with the reason', async () => {
     expect(c.capabilities.has('unlock')).toBe(false);
     const e = await expectCode(() => c.unlock({ objectClass: 'account', id: 'x' }), 'unsupported');
