@@ -188,13 +188,13 @@ export function registerReconcileCommands(program: Command): void {
             else printSchedules(s ? [s] : [], out);
             return;
           }
-          const all = await call<ScheduleView[]>(
+          const { items: all } = await call<{ items: ScheduleView[] }>(
             cfg,
             ['GET', '/api/v1/reconciliation/schedules'],
             'reconcile-schedule',
-            async (rt) => listReconcileSchedules(deps(rt)),
+            async (rt) => ({ items: await listReconcileSchedules(deps(rt)) }),
             true,
-          ).then((x) => (Array.isArray(x) ? x : (x as unknown as { items: ScheduleView[] }).items));
+          );
           const shown = target ? all.filter((s) => s.target === target) : all;
           if (out.json) out.data(target ? (shown[0] ?? null) : shown);
           else if (shown.length) printSchedules(shown, out);

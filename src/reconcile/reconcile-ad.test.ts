@@ -6,6 +6,7 @@
  * close themselves on the next run, and a read truncated to half (usersDn pointed at one sub-OU) aborts the run.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isoToFiletime } from '../connectors/active-directory/codec.ts';
 import { adTestDomain, type AdTestDomain } from '../connectors/active-directory/test-fixture.ts';
 import { Attribute, Change } from 'ldapts';
 import { transaction } from '../db/index.ts';
@@ -19,9 +20,6 @@ import { updateEntitlement } from '../policy/index.ts';
 import { updateTarget } from '../targets/index.ts';
 import { sambaSkip } from '../testing/samba.ts';
 import { listFindings, listRuns, reconcileTarget, remediateFindings, type FindingView } from './index.ts';
-
-/** A FILETIME (100 ns since 1601-01-01) for a date: what AD stores in lastLogonTimestamp. */
-const filetime = (d: Date) => String(BigInt(d.getTime()) * 10_000n + 116_444_736_000_000_000n);
 
 describe.skipIf(sambaSkip())('reconciliation against Samba AD', { timeout: 300_000 }, () => {
   let h: ProvisioningHarness;
@@ -151,7 +149,7 @@ describe.skipIf(sambaSkip())('reconciliation against Samba AD', { timeout: 300_0
         operation: 'replace',
         modification: new Attribute({
           type: 'lastLogonTimestamp',
-          values: [filetime(new Date(Date.now() - 200 * 86_400_000))],
+          values: [isoToFiletime(new Date(Date.now() - 200 * 86_400_000))],
         }),
       }),
     );

@@ -91,12 +91,18 @@ export interface AccessQuery {
  * should have access) and its groups (what they do have).
  */
 export async function accessReport(db: Q, q: AccessQuery, now: Date): Promise<Report> {
+  // A policy that does not compile leaves the roles column empty; asking for one role then says why.
   const policy = await loadPolicy(db).catch(() => null);
-  if (q.role && !policy?.roles.has(q.role))
-    throw new GatehouseError(ReconErrors.invalid, `there is no role "${q.role}" in the policy`, {
-      status: 400,
-      problems: [{ field: 'role', message: 'no such role in the policy', value: q.role }],
-    });
+  if (q.role && !policy?.roles.has(q.role)) {
+    const why = policy
+      ? 'no such role in the policy'
+      : 'the policy does not compile, so roles cannot be worked out';
+    throw new GatehouseError(
+      ReconErrors.invalid,
+      policy ? `there is no role "${q.role}" in the policy` : `role "${q.role}": ${why}`,
+      { status: 400, problems: [{ field: 'role', message: why, value: q.role }] },
+    );
+  }
   const r = await db.query<{
     person_id: string | null;
     target: string;
@@ -168,6 +174,14 @@ export async function accessReport(db: Q, q: AccessQuery, now: Date): Promise<Re
           .join(', ') || 'none',
       ],
       ['Rows', String(rows.length)],
+      ...(r.rows.length === REPORT_ROWS
+        ? ([
+            [
+              'Incomplete',
+              `only the first ${REPORT_ROWS.toLocaleString('en')} accounts were read: narrow it by target or department`,
+            ],
+          ] as [string, string][])
+        : []),
       ...(await runsMeta(db, q.target)),
     ],
   };

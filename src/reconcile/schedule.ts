@@ -93,8 +93,17 @@ async function checkSchedule(deps: Deps, input: ScheduleInput): Promise<void> {
   try {
     next = await deps.jobs.previewSchedule(input.cron, input.timeZone, 3);
   } catch (e) {
-    throw invalid('cron', describeError(e), input.cron);
+    throw invalid(
+      'cron',
+      `cannot be read (${describeError(e)}): five fields are needed — minute, hour, day of month, month, day of ` +
+        `week — for example "0 2 * * *" for every night at 02:00`,
+      input.cron,
+    );
   }
   if (next.length >= 2 && next[1]!.getTime() - next[0]!.getTime() < 15 * 60_000)
-    throw invalid('cron', 'runs more often than every 15 minutes', input.cron);
+    throw invalid(
+      'cron',
+      'runs more often than every 15 minutes. Choose at most one run every 15 minutes, for example "0 * * * *" for every hour',
+      input.cron,
+    );
 }

@@ -642,15 +642,6 @@ function ScheduleBlock({
 
 type ScheduleField = 'cron' | 'timeZone' | 'mode';
 
-/** The server's message for a field, in words for the form. */
-function fieldMessage(field: ScheduleField, message: string): string {
-  if (field === 'cron' && !/15 minutes/.test(message))
-    return `Gatehouse cannot read this schedule (${message}). Five fields are needed — minute, hour, day of month, month, day of week — for example “0 2 * * *” for every night at 02:00.`;
-  if (field === 'cron')
-    return `${sentence(message)}. Choose at most one run every 15 minutes, for example “0 * * * *” for every hour.`;
-  return sentence(message);
-}
-
 function ScheduleDialog({
   target,
   schedule,
@@ -703,7 +694,7 @@ function ScheduleDialog({
       const known: Partial<Record<ScheduleField, string>> = {};
       if (e instanceof ApiError)
         for (const f of ['cron', 'timeZone', 'mode'] as const)
-          if (e.fieldErrors[f]) known[f] = fieldMessage(f, e.fieldErrors[f]);
+          if (e.fieldErrors[f]) known[f] = sentence(e.fieldErrors[f]);
       setErrors(known);
       if (!Object.keys(known).length)
         setError(
