@@ -401,6 +401,27 @@ describe('HR import: unchanged file rows are not validated again', () => {
     expect(after[2]!.row_hash).not.toBe(stored[2]!.row_hash);
   });
 
+  it('a row written differently (quoted, spaced) is read again, changes nothing, and is skipped from then on', async () => {
+    clock.set('2026-11-02T12:00:00Z');
+    const s = src();
+    await importText(FILE, { source: s });
+    const stored = await rowHashes(s);
+    const requoted = FILE.replace('R1,Ria,Roe,Sales,', '"R1","Ria",Roe ,Sales,');
+    const r = await importText(requoted, { source: s });
+    expect([r.events, r.unchanged, r.errors]).toEqual([[], 3, []]);
+    const after = await rowHashes(s);
+    expect(after[0]!.row_hash).not.toBe(stored[0]!.row_hash);
+    expect(after.slice(1)).toEqual(stored.slice(1));
+    const source = (await findSource(database.pool, s))!;
+    const file = await readImportFile(
+      Buffer.from(requoted),
+      source.mapping,
+      clock.now(),
+      loadKnown(database.pool, source.id),
+    );
+    expect(file.skipped.map((x) => x.employeeId)).toEqual(['R1', 'R2', 'R3']);
+  });
+
   it('a person changed through the API is compared again when the same file comes back', async () => {
     clock.set('2026-11-02T12:00:00Z');
     const s = src();

@@ -78,77 +78,34 @@ export interface ImportFile {
 }
 
 /** Bump when validation or normalisation changes, so that every row is validated again once. */
-const ROW_HASH_VERSION = 'r1';
+const ROW_HASH_VERSION = 'r2';
 
 /**
  * Parse and validate a file (outside any transaction): valid records with their hashes, and every row error.
  *
  * `stored` (the source's people by employee id, from `loadKnown`) lets a re-import skip what has not changed: a
- * row whose raw cells hash (with the header and the mapping) to what its person was last stored from is not
- * validated again. `planImport` checks those hashes against the store it plans with.
+ * row whose text hashes (with the header, the delimiter and the mapping) to what its person was last stored from is
+ * not validated again. `planImport` checks those hashes against the store it plans with. It may still be loading
+ * (a promise): the file is parsed and hashed meanwhile.
  */
 export async function readImportFile(
   content: Buffer,
   mapping: Mapping,
   now: Date,
-  stored?: ReadonlyMap<string, { rowHash: string | null }>,
+  stored?:
+    | ReadonlyMap<string, { rowHash: string | null }>
+    | Promise<ReadonlyMap<string, { rowHash: string | null }>>,
 ): Promise<ImportFile> {
-  let resolved: ReturnType<typeof resolveHeader> | null = null;
-  let fingerprint = '';
-  let salt = '';
-  const rows: InputRow[] = [];
-  const errors: RowError[] = [];
-  const skipped: SkippedRow[] = [];
-  let rowCount = 0;
-  const validate = (
-    row: number,
-    cells: string[],
-    rowHash: string,
-    header: ReturnType<typeof resolveHeader>,
-  ) => {
-    const v = validateRow(row, cells, header, { now });
-    return {
-      input: v.record ? { row, record: v.record, hash: hrHash(v.record), rowHash } : null,
-      errors: v.errors,
-    };
-  };
-  const take = ({ row, cells }: { row: number; cells: string[] }): void => {
-    if (!resolved) {
-      resolved = resolveHeader(cells, mapping);
-      fingerprint = headerFingerprint(cells);
-      // The header and the mapping decide what the cells mean: folded into a short key that prefixes every row.
-      salt = hash(
-        'sha1',
-        `${ROW_HASH_VERSION}\u0001${JSON.stringify(mapping)}\u0001${fingerprint}`,
-        'base64',
-      );
-      if (resolved.problems.length)
-        throw new GatehouseError(
-          ImportErrors.headerInvalid,
-          `the header row of this file cannot be used: ${resolved.problems.map((p) => p.message).join('; ')}`,
-          { problems: resolved.problems.map((p) => ({ field: p.column, record: 1, message: p.message })) },
-        );
-      return;
-    }
-    rowCount += 1;
-    const rowHash = hash('sha1', `${salt}\u0001${cells.join('\u0001')}`, 'base64');
-    const idIndex = resolved.index.employee_id;
-    const employeeId = idIndex === undefined ? undefined : cells[idIndex]?.trim();
-    if (employeeId && stored?.get(employeeId)?.rowHash === rowHash) {
-      skipped.push({ row, employeeId, rowHash, cells });
-      return;
-    }
-    const v = validate(row, cells, rowHash, resolved);
-    if (v.input) rows.push(v.input);
-    for (const e of v.errors) errors.push(e);
-  };
+  let delimiter = '';
+  const parseOpts = { raw: true, onDelimiter: (d: string) => (delimiter = d) };
   // A file in memory is read synchronously (no await per row); an irregular one through csv-parse's precise errors.
-  const inMemory = parseCsvInMemory(content);
-  if (inMemory) for (const r of inMemory) take(r);
-  else for await (const r of parseCsv(content)) take(r);
-  // (Assigned inside `take`, which the compiler cannot see.)
-  const header = resolved as ReturnType<typeof resolveHeader> | null;
-  if (!header)
+  let records = parseCsvInMemory(content, parseOpts);
+  if (!records) {
+    records = [];
+    for await (const r of parseCsv(content, parseOpts)) records.push(r);
+  }
+  const headerCells = records[0]?.cells;
+  if (!headerCells)
     throw new GatehouseError(
       ImportErrors.empty,
       'the file is empty: it needs a header row and one row per person',
@@ -156,17 +113,70 @@ export async function readImportFile(
         problems: [{ field: 'file', message: 'no header row' }],
       },
     );
+  const header = resolveHeader(headerCells, mapping);
+  const fingerprint = headerFingerprint(headerCells);
+  if (header.problems.length)
+    throw new GatehouseError(
+      ImportErrors.headerInvalid,
+      `the header row of this file cannot be used: ${header.problems.map((p) => p.message).join('; ')}`,
+      { problems: header.problems.map((p) => ({ field: p.column, record: 1, message: p.message })) },
+    );
+  // The header, the delimiter and the mapping decide what a row's text means: folded into a short key that
+  // prefixes every row. A row is hashed as written where the fast reader kept its text, else by its cells.
+  const salt = hash(
+    'sha1',
+    `${ROW_HASH_VERSION}\u0001${delimiter}\u0001${JSON.stringify(mapping)}\u0001${fingerprint}`,
+    'base64',
+  );
+  const idIndex = header.index.employee_id;
+  const hashed = new Array<{ row: number; cells: string[]; rowHash: string; employeeId: string | undefined }>(
+    records.length - 1,
+  );
+  for (let i = 1; i < records.length; i++) {
+    const { row, cells, raw } = records[i]!;
+    hashed[i - 1] = {
+      row,
+      cells,
+      rowHash: hash(
+        'sha1',
+        raw === undefined ? `${salt}\u0002${cells.join('\u0001')}` : `${salt}\u0001${raw}`,
+        'base64',
+      ),
+      employeeId: idIndex === undefined ? undefined : cells[idIndex]?.trim(),
+    };
+  }
+  const known = await stored;
+
+  const validate = (row: number, cells: string[], rowHash: string) => {
+    const v = validateRow(row, cells, header, { now });
+    return {
+      input: v.record ? { row, record: v.record, hash: hrHash(v.record), rowHash } : null,
+      errors: v.errors,
+    };
+  };
+  const rows: InputRow[] = [];
+  const errors: RowError[] = [];
+  const skipped: SkippedRow[] = [];
+  for (const { row, cells, rowHash, employeeId } of hashed) {
+    if (employeeId && known?.get(employeeId)?.rowHash === rowHash) {
+      skipped.push({ row, employeeId, rowHash, cells });
+      continue;
+    }
+    const v = validate(row, cells, rowHash);
+    if (v.input) rows.push(v.input);
+    for (const e of v.errors) errors.push(e);
+  }
   return {
     rows,
     errors,
-    rowCount,
+    rowCount: hashed.length,
     headerFingerprint: fingerprint,
     present: {
       fields: new Set(Object.keys(header.index) as HrField[]),
       attributes: new Set(header.attributes.map((a) => a.name)),
     },
     skipped,
-    revalidate: (s) => validate(s.row, s.cells, s.rowHash, header),
+    revalidate: (s) => validate(s.row, s.cells, s.rowHash),
   };
 }
 
@@ -247,9 +257,13 @@ export async function runImport(
       await client.query('begin transaction read only');
       const existing = await findSource(client, req.source);
       const source = existing ?? defaultSource(req.source, now);
-      const known = existing ? await loadKnown(client, existing.id) : new Map<string, KnownPerson>();
-      const file = await readImportFile(req.content, source.mapping, now, known);
-      const plan = await planImport(client, source, file, now, known);
+      // The store is read while the file is parsed and hashed.
+      const knownP = existing
+        ? loadKnown(client, existing.id)
+        : Promise.resolve(new Map<string, KnownPerson>());
+      knownP.catch(() => undefined); // (awaited below; a bad file must not leave it unhandled)
+      const file = await readImportFile(req.content, source.mapping, now, knownP);
+      const plan = await planImport(client, source, file, now, await knownP);
       return reportOf(
         plan,
         {
@@ -267,10 +281,11 @@ export async function runImport(
 
   return transaction(deps.database, async (tx) => {
     const { source, created } = await ensureSource(tx, ctx, req.source);
-    // Read under the source's lock, against the store as this transaction sees it.
-    const known = await loadKnown(tx.client, source.id);
-    const file = await readImportFile(req.content, source.mapping, now, known);
-    const plan = await planImport(tx.client, source, file, now, known);
+    // Read under the source's lock, against the store as this transaction sees it, while the file is parsed.
+    const knownP = loadKnown(tx.client, source.id);
+    knownP.catch(() => undefined); // (awaited below; a bad file must not leave it unhandled)
+    const file = await readImportFile(req.content, source.mapping, now, knownP);
+    const plan = await planImport(tx.client, source, file, now, await knownP);
     const importId = ctx.ids();
     const sha256 = createHash('sha256').update(req.content).digest('hex');
     const allOrNothingFail = source.allOrNothing && plan.errors.length > 0;

@@ -1,7 +1,15 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { GatehouseError } from '../kit/errors.ts';
-import { CsvErrors, detectDelimiter, hasBadEncoding, parseCsv, parseCsvText, readCsv } from './parse.ts';
+import {
+  CsvErrors,
+  detectDelimiter,
+  hasBadEncoding,
+  parseCsv,
+  parseCsvInMemory,
+  parseCsvText,
+  readCsv,
+} from './parse.ts';
 import type { CsvRow, Delimiter } from './parse.ts';
 
 async function collect(input: Parameters<typeof parseCsv>[0], delimiter?: Delimiter): Promise<CsvRow[]> {
@@ -216,5 +224,23 @@ describe('readCsv', () => {
     expect(err.status).toBe(400);
     expect(err.message).toContain('row 1');
     expect(err.message).toContain('UTF-8');
+  });
+});
+
+describe('parseCsvInMemory with raw', () => {
+  it('gives each record its text as written, without the line break', () => {
+    const text = '\uFEFFid,name,note\r\nE1,"Doe, ""Jane""","two\nlines"\r\n\r\nE2,Roe,\nE3,Poe,last';
+    const rows = parseCsvInMemory(Buffer.from(text), { raw: true });
+    expect(rows).toEqual([
+      { row: 1, cells: ['id', 'name', 'note'], raw: 'id,name,note' },
+      { row: 2, cells: ['E1', 'Doe, "Jane"', 'two\nlines'], raw: 'E1,"Doe, ""Jane""","two\nlines"' },
+      { row: 4, cells: ['E2', 'Roe', ''], raw: 'E2,Roe,' },
+      { row: 5, cells: ['E3', 'Poe', 'last'], raw: 'E3,Poe,last' },
+    ]);
+    // Without it, rows are as parseCsv gives them.
+    expect(parseCsvInMemory(Buffer.from('a,b\n1,2\n'))).toEqual([
+      { row: 1, cells: ['a', 'b'] },
+      { row: 2, cells: ['1', '2'] },
+    ]);
   });
 });

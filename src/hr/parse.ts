@@ -29,6 +29,8 @@ export interface CsvRow {
    */
   row: number;
   cells: string[];
+  /** The record as written, without its line break (only from `parseCsvInMemory` asked with `raw`). */
+  raw?: string;
 }
 
 export type CsvInput =
@@ -39,6 +41,8 @@ export interface ParseOptions {
   delimiter?: Delimiter;
   /** Called once with the delimiter in use, before the first row is yielded. */
   onDelimiter?: (delimiter: Delimiter) => void;
+  /** `parseCsvInMemory` only: each row also carries its text as written. */
+  raw?: boolean;
 }
 
 /** The longest record accepted (characters). Beyond it a quote was almost certainly left open. */
@@ -230,7 +234,7 @@ export function parseCsvInMemory(input: CsvInput, opts: ParseOptions = {}): CsvR
   if (typeof input !== 'string' && !Buffer.isBuffer(input)) return null;
   const buf = toBuffer(input);
   const delimiter = opts.delimiter ?? detectDelimiter(buf);
-  const rows = parseCsvFast(buf.toString('utf8'), delimiter, MAX_RECORD_CHARS);
+  const rows = parseCsvFast(buf.toString('utf8'), delimiter, MAX_RECORD_CHARS, opts.raw);
   if (rows) opts.onDelimiter?.(delimiter);
   return rows;
 }

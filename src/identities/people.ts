@@ -234,14 +234,13 @@ export async function listPeople(db: Queryable, query: PeopleQuery): Promise<Peo
   const q = query.q?.trim().toLowerCase();
   // Substring match through the trigram index (pg_trgm serves LIKE '%…%'). search_text holds names as written and
   // transliterated, so "angstrom" finds Ångström and "ångström" does too.
-  if (q) where.push(`p.search_text like ${arg(`%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`)}`);
+  const likeSql = q ? `p.search_text like ${arg(`%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`)}` : null;
+  if (likeSql) where.push(likeSql);
   // Count on the filters alone, capped: an exact count of a million rows is not worth its cost on every page.
   const filterSql = where.length ? `where ${where.join(' and ')}` : '';
   const filterArgs = [...args];
   const order = query.order === 'desc' ? 'desc' : 'asc';
   const cmp = order === 'asc' ? '>' : '<';
-  // Search results come in the list's own order (not by similarity): with a common term the name index finds the
-  // first page at once, with a rare one the trigram index finds the few matches; the planner picks per query.
   const key =
     query.sort === 'hire_date'
       ? ['p.hire_date', 'p.id']
@@ -265,17 +264,30 @@ export async function listPeople(db: Queryable, query: PeopleQuery): Promise<Peo
     }
   }
   const whereSql = where.length ? `where ${where.join(' and ')}` : '';
-  // The count and the page run side by side (on two connections when `db` is a pool).
-  const [counted, rows] = await Promise.all([
-    db.query<{ n: number }>(
-      `select count(*)::int as n from (select 1 from people p ${filterSql} limit ${TOTAL_CAP + 1}) c`,
-      filterArgs,
-    ),
-    db.query<PersonRow>(
-      `select ${PERSON_SELECT} from ${PERSON_FROM} ${whereSql} order by ${orderBy} limit ${limit + 1}`,
+  const countSql = `select count(*)::int as n from (select 1 from people p ${filterSql} limit ${TOTAL_CAP + 1}) c`;
+  let counted: { rows: { n: number }[] };
+  let rows: { rows: PersonRow[] };
+  if (likeSql && query.sort !== 'hire_date' && query.sort !== 'employee_id') {
+    // A search in name order: how many match decides how the page is found.
+    counted = await db.query<{ n: number }>(countSql, filterArgs);
+    rows = await searchByName(db, {
+      where,
+      likeSql,
+      orderBy,
       args,
-    ),
-  ]);
+      limit,
+      common: (counted.rows[0]?.n ?? 0) > TOTAL_CAP,
+    });
+  } else {
+    // The count and the page run side by side (on two connections when `db` is a pool).
+    [counted, rows] = await Promise.all([
+      db.query<{ n: number }>(countSql, filterArgs),
+      db.query<PersonRow>(
+        `select ${PERSON_SELECT} from ${PERSON_FROM} ${whereSql} order by ${orderBy} limit ${limit + 1}`,
+        args,
+      ),
+    ]);
+  }
   const items = rows.rows.slice(0, limit);
   let nextCursor: string | null = null;
   const last = items[items.length - 1];
@@ -286,6 +298,52 @@ export async function listPeople(db: Queryable, query: PeopleQuery): Promise<Peo
   }
   const n = counted.rows[0]?.n ?? 0;
   return { items, nextCursor, total: Math.min(n, TOTAL_CAP), totalCapped: n > TOTAL_CAP };
+}
+
+/** How many people in name order a common search term is looked for among before its matches are all fetched. */
+const SEARCH_WALK = 20_000;
+
+/**
+ * A page of a name search, in name order. The planner assumes a term's matches are spread evenly through the name
+ * order, and they are not: every "Smith" of a million people may come after 900,000 others. So:
+ * - a term with at most TOTAL_CAP matches: they all come from the trigram index and are sorted (fast when few);
+ * - a common term: the name index is walked from the page's start, testing each row, for up to SEARCH_WALK rows,
+ *   which finds the page at once where matches are dense; where they are not, all the matches are fetched and
+ *   sorted after all.
+ */
+async function searchByName(
+  db: Queryable,
+  x: { where: string[]; likeSql: string; orderBy: string; args: unknown[]; limit: number; common: boolean },
+): Promise<{ rows: PersonRow[] }> {
+  let ids: string[] | null = null;
+  if (x.common) {
+    const others = x.where.filter((w) => w !== x.likeSql);
+    // The walk stops as soon as the page is found; fewer than a page in SEARCH_WALK rows means the matches are sparse
+    // here (or there are no more), and the trigram index answers instead.
+    const walked = await db.query<{ id: string }>(
+      `select id from (select p.id, p.last_name, p.first_name, ${x.likeSql} as m from people p
+         ${others.length ? `where ${others.join(' and ')}` : ''} order by ${x.orderBy} limit ${SEARCH_WALK}) p
+       where m order by ${x.orderBy} limit ${x.limit + 1}`,
+      x.args,
+    );
+    if (walked.rows.length > x.limit) ids = walked.rows.map((r) => r.id);
+  }
+  if (!ids) {
+    // offset 0 keeps the planner from walking the name index: the matches come from the trigram index.
+    const all = await db.query<{ id: string }>(
+      `select id from (select p.id, p.last_name, p.first_name from people p where ${x.where.join(' and ')} offset 0) p
+       order by ${x.orderBy} limit ${x.limit + 1}`,
+      x.args,
+    );
+    ids = all.rows.map((r) => r.id);
+  }
+  if (!ids.length) return { rows: [] };
+  const full = await db.query<PersonRow>(
+    `select ${PERSON_SELECT} from ${PERSON_FROM} where p.id = any($1::uuid[])`,
+    [ids],
+  );
+  const byId = new Map(full.rows.map((r) => [r.id, r]));
+  return { rows: ids.map((id) => byId.get(id)).filter((r): r is PersonRow => r !== undefined) };
 }
 
 function encode(v: unknown): string {

@@ -8,6 +8,7 @@ import {
   TokenErrors,
   authenticateToken,
   createToken,
+  forgetCachedTokens,
   hashToken,
   listTokens,
   parseExpiry,
@@ -59,6 +60,32 @@ describe('API tokens (real PostgreSQL)', () => {
     ['', TokenErrors.invalid],
   ])('refuses %s as %s', async (presented, code) => {
     expect(await codeOf(authenticateToken(database, presented, new Date()))).toBe(code);
+  });
+
+  it('refuses a token revoked here at once, even straight after it was used (and cached)', async () => {
+    const ctx = testContext();
+    const t = await transaction(database, (tx) =>
+      createToken(tx, ctx, { name: 'busy', scopes: ['scim:read'] }),
+    );
+    for (let i = 0; i < 3; i++)
+      expect(await authenticateToken(database, t.token, new Date())).toMatchObject({ tokenId: t.view.id });
+    await transaction(database, (tx) => revokeToken(tx, ctx, t.view.id));
+    expect(await codeOf(authenticateToken(database, t.token, new Date()))).toBe(TokenErrors.revoked);
+  });
+
+  it('sees a revocation made by another process once the cached entry is gone', async () => {
+    const ctx = testContext();
+    const t = await transaction(database, (tx) =>
+      createToken(tx, ctx, { name: 'elsewhere', scopes: ['scim:read'] }),
+    );
+    await authenticateToken(database, t.token, new Date());
+    // Another Gatehouse process revokes it (its cache, not this one's, is told).
+    await database.pool.query('update api_tokens set revoked_at = now() where id = $1', [t.view.id]);
+    // Within TOKEN_CACHE_MS this process may still accept it ...
+    expect(await authenticateToken(database, t.token, new Date())).toMatchObject({ tokenId: t.view.id });
+    // ... and once the entry has lived its time (here: forgotten), the store decides.
+    forgetCachedTokens();
+    expect(await codeOf(authenticateToken(database, t.token, new Date()))).toBe(TokenErrors.revoked);
   });
 
   it('refuses expired and revoked tokens with distinct codes, and audits the revocation', async () => {

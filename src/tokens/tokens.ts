@@ -226,6 +226,7 @@ export async function revokeToken(
 ): Promise<TokenView> {
   const now = ctx.clock.now();
   const [current] = await tx.db.select().from(apiTokens).where(eq(apiTokens.id, id)).for('update');
+  forgetCachedTokens(id);
   if (!current) throw new GatehouseError(TokenErrors.notFound, `no API token with id ${id}`, { status: 404 });
   if (current.revokedAt)
     throw new GatehouseError(
@@ -326,6 +327,62 @@ function tokenByHash(db: Database['db']) {
 }
 
 /**
+ * Tokens recently found, by hash (one cache per process: ids and hashes are unique): a SCIM client or script makes thousands of requests a second
+ * with one token, and each would otherwise wait for the same lookup. An entry is used for TOKEN_CACHE_MS at most;
+ * the expiry is checked on every request. A revocation in this process takes effect at once (`revokeToken` forgets
+ * the token and keeps it out of the cache for two lifetimes, so a lookup racing the revocation's commit cannot
+ * bring it back); one made by another Gatehouse process is seen within TOKEN_CACHE_MS.
+ */
+export const TOKEN_CACHE_MS = 5_000;
+const TOKEN_CACHE_MAX = 1_000;
+type TokenRow = typeof apiTokens.$inferSelect;
+interface TokenCache {
+  byHash: Map<string, { row: TokenRow; at: number }>;
+  /** Token id → until when (ms, monotonic) it is not cached. */
+  uncached: Map<string, number>;
+}
+const cache: TokenCache = { byHash: new Map(), uncached: new Map() };
+
+/** Forget one cached token (a revocation does), or every one. */
+export function forgetCachedTokens(tokenId?: string): void {
+  const c = cache;
+  if (tokenId === undefined) {
+    c.byHash.clear();
+    return;
+  }
+  for (const [k, v] of c.byHash) if (v.row.id === tokenId) c.byHash.delete(k);
+  const t = performance.now();
+  if (c.uncached.size >= TOKEN_CACHE_MAX)
+    for (const [k, until] of c.uncached) if (until <= t) c.uncached.delete(k);
+  c.uncached.set(tokenId, t + 2 * TOKEN_CACHE_MS);
+}
+
+async function findTokenRow(database: Pick<Database, 'db'>, hash: Buffer): Promise<TokenRow | undefined> {
+  const c = cache;
+  const key = hash.toString('base64');
+  const t = performance.now();
+  const hit = c.byHash.get(key);
+  const held = (id: string) => {
+    const until = c.uncached.get(id);
+    if (until === undefined) return false;
+    if (until > t) return true;
+    c.uncached.delete(id);
+    return false;
+  };
+  if (hit && t - hit.at < TOKEN_CACHE_MS && !held(hit.row.id)) return hit.row;
+  const [row] = await tokenByHash(database.db).execute({ hash });
+  if (!row || !timingSafeEqual(row.tokenHash, hash)) {
+    c.byHash.delete(key);
+    return undefined;
+  }
+  if (!held(row.id)) {
+    if (c.byHash.size >= TOKEN_CACHE_MAX) c.byHash.clear();
+    c.byHash.set(key, { row, at: t });
+  }
+  return row;
+}
+
+/**
  * Resolve a presented bearer token. Errors say which of malformed / unknown / expired / revoked it is, so that a
  * client can tell "rotate your token" from "you typed it wrong"; all are 401 at the edge.
  */
@@ -341,10 +398,8 @@ export async function authenticateToken(
       { status: 401 },
     );
   }
-  const hash = hashToken(presented);
-  const [row] = await tokenByHash(database.db).execute({ hash });
-  if (!row || !timingSafeEqual(row.tokenHash, hash))
-    throw new GatehouseError(TokenErrors.invalid, 'the API token is not known', { status: 401 });
+  const row = await findTokenRow(database, hashToken(presented));
+  if (!row) throw new GatehouseError(TokenErrors.invalid, 'the API token is not known', { status: 401 });
   if (row.revokedAt)
     throw new GatehouseError(TokenErrors.revoked, `the API token "${row.name}" was revoked`, { status: 401 });
   if (row.expiresAt && row.expiresAt <= now)
@@ -355,7 +410,8 @@ export async function authenticateToken(
     );
   // Record use at most once a minute per token: a write per request would be a needless hot row (and, for a SCIM
   // client making thousands of requests a second, a second round trip each).
-  if (!row.lastUsedAt || row.lastUsedAt.getTime() < now.getTime() - 60_000)
+  if (!row.lastUsedAt || row.lastUsedAt.getTime() < now.getTime() - 60_000) {
+    row.lastUsedAt = now; // (the cached row too)
     await database.db
       .update(apiTokens)
       .set({ lastUsedAt: now })
@@ -365,6 +421,7 @@ export async function authenticateToken(
           or(isNull(apiTokens.lastUsedAt), lt(apiTokens.lastUsedAt, new Date(now.getTime() - 60_000))),
         ),
       );
+  }
   return { tokenId: row.id, name: row.name, scopes: row.scopes, scim: row.scim ?? null };
 }
 
