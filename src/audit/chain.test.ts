@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { canonicalJson } from './canonical.ts';
 import {
   GENESIS_HASH,
   canonicalEvent,
   extractPersonal,
   hashEvent,
+  hashEventParts,
   personal,
   resolvePersonal,
   type HashedEvent,
@@ -50,6 +52,33 @@ describe('audit chain hashing', () => {
 
   it('depends on the previous hash', () => {
     expect(hashEvent('a'.repeat(64), event)).not.toBe(hashEvent(GENESIS_HASH, event));
+  });
+
+  it.each([
+    ['a plain event', event],
+    [
+      'reason, correlation, unicode and nesting',
+      {
+        ...event,
+        seq: 123_456,
+        actor: { type: 'token', id: 't1', name: 'Zoë "HR" feed' },
+        subject: { type: 'person', id: 'ßubject\u2028' },
+        before: { department: 'Sales', nested: { b: [1, 2.5, null, true], a: 'é' } },
+        after: { department: 'Légal', attributes: { '10': 'x', '9': 'y', z: { $personal: 'r1' } } },
+        reason: 'HR import from hr (row 7): mover',
+        correlationId: 'req-42',
+      },
+    ],
+    ['before and after null', { ...event, before: null, after: null }],
+  ])('hashEventParts is hashEvent for %s', (_what, e) => {
+    const ev = e as HashedEvent;
+    const parts = {
+      actor: canonicalJson(ev.actor),
+      before: canonicalJson(ev.before),
+      after: canonicalJson(ev.after),
+    };
+    expect(hashEventParts(GENESIS_HASH, ev, parts)).toBe(hashEvent(GENESIS_HASH, ev));
+    expect(hashEventParts('b'.repeat(64), ev, parts)).toBe(hashEvent('b'.repeat(64), ev));
   });
 
   it('is sha256 hex', () => {

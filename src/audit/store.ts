@@ -4,11 +4,13 @@ import { copyRows } from '../db/copy.ts';
 import type { CommandContext, Actor } from '../kit/context.ts';
 import { GatehouseError } from '../kit/errors.ts';
 import { auditEvents, auditPersonalValues } from './schema.ts';
+import { canonicalJson } from './canonical.ts';
 import {
   GENESIS_HASH,
   collectRefs,
   extractPersonal,
   hashEvent,
+  hashEventParts,
   resolvePersonal,
   type HashedEvent,
 } from './chain.ts';
@@ -87,18 +89,25 @@ export async function appendAudit(
   const occurredAt = new Date(ctx.clock.now().getTime()); // ms precision, stored as timestamptz(3)
   const personalRows: (typeof auditPersonalValues.$inferInsert)[] = [];
   const out: AuditEvent[] = [];
-  /** Events in chain order, hashed one at a time (lazily: a bulk COPY loads each chunk while the next is hashed). */
-  function* chained(): Generator<AuditEvent> {
+  const actor = actorOf(ctx.actor);
+  const actorJson = canonicalJson(actor);
+  /**
+   * Events in chain order, hashed one at a time (lazily: a bulk COPY loads each chunk while the next is hashed),
+   * each with the canonical JSON of its before and after, which is what is hashed and what a COPY stores.
+   */
+  function* chained(): Generator<{ e: AuditEvent; beforeJson: string | null; afterJson: string | null }> {
     let { prevHash, seq } = genesis;
     for (const input of list) {
       seq += 1;
       const before = extractPersonal(input.before ?? null, ctx.ids);
       const after = extractPersonal(input.after ?? null, ctx.ids);
+      const beforeJson = canonicalJson(before.value);
+      const afterJson = canonicalJson(after.value);
       const event: HashedEvent = {
         seq,
         id: ctx.ids(),
         occurredAt: occurredAt.toISOString(),
-        actor: actorOf(ctx.actor),
+        actor,
         action: input.action,
         subject: { type: input.subject.type, id: input.subject.id },
         before: before.value,
@@ -106,7 +115,11 @@ export async function appendAudit(
         reason: input.reason ?? null,
         correlationId: ctx.correlationId ?? null,
       };
-      const hash = hashEvent(prevHash, event);
+      const hash = hashEventParts(prevHash, event, {
+        actor: actorJson,
+        before: beforeJson,
+        after: afterJson,
+      });
       for (const p of [...before.personal, ...after.personal])
         personalRows.push({
           ref: p.ref,
@@ -116,12 +129,16 @@ export async function appendAudit(
         });
       const e = { ...event, prevHash, hash };
       out.push(e);
-      yield e;
+      yield {
+        e,
+        beforeJson: before.value === null ? null : beforeJson,
+        afterJson: after.value === null ? null : afterJson,
+      };
       prevHash = hash;
     }
   }
   if (list.length < COPY_THRESHOLD) {
-    const rows: (typeof auditEvents.$inferInsert)[] = [...chained()].map((e) => ({
+    const rows: (typeof auditEvents.$inferInsert)[] = [...chained()].map(({ e }) => ({
       seq: e.seq,
       id: e.id,
       occurredAt,
@@ -150,7 +167,7 @@ export async function appendAudit(
     'audit_events',
     AUDIT_COLUMNS,
     (function* () {
-      for (const e of chained())
+      for (const { e, beforeJson, afterJson } of chained())
         yield [
           e.seq,
           e.id,
@@ -161,8 +178,8 @@ export async function appendAudit(
           e.action,
           e.subject.type,
           e.subject.id,
-          json(e.before),
-          json(e.after),
+          beforeJson,
+          afterJson,
           e.reason ?? null,
           e.correlationId ?? null,
           e.prevHash,
