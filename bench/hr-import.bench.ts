@@ -241,6 +241,8 @@ export default async function hrImport(opts: BenchOptions): Promise<BenchResult>
       filterStatusDepartment: { status: ['active'], department: 'Sales', limit: 50 },
       filterHireDateRange: { hiredFrom: '2020-01-01', hiredTo: '2020-03-31', sort: 'hire_date', limit: 50 },
       searchName: { q: 'kowalski', limit: 50 },
+      // Matches that all come late in name order (C collation: "van der Berg" sorts after "Zhang").
+      searchLateInOrder: { q: 'van der', limit: 50 },
       searchShort: { q: 'ann', limit: 50 },
       searchEmployeeId: { q: 'e0004242', limit: 50 },
       searchNoMatch: { q: 'zzzzqqq', limit: 50 },

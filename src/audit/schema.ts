@@ -43,8 +43,8 @@ export const auditPersonalValues = pgTable(
     value: jsonb('value').notNull(),
   },
   (t) => [
+    // Erasure finds a person's values by data subject; events find theirs by ref. (Nothing reads by event_seq.)
     index('audit_personal_values_subject_idx').on(t.dataSubject),
-    index('audit_personal_values_event_idx').on(t.eventSeq),
   ],
 );
 

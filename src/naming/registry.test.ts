@@ -104,6 +104,33 @@ describe('allocateNames (real PostgreSQL)', () => {
     expect((await holderOf('email', 'jane.doe3@corp.test'))?.person_id).toBe(c.personId);
   });
 
+  it('finds every taken variant of a base among its neighbours in byte order', async () => {
+    const other = randomUUID();
+    await database.pool.query(
+      `insert into name_registry (kind, value, person_id, created_at)
+       select k, v, $1, now() from unnest($2::text[], $3::text[]) as t(k, v)`,
+      [
+        other,
+        ['username', 'username', 'username', 'username', 'username', 'email', 'email', 'email'],
+        [
+          'ada.byte',
+          'ada.byte12',
+          'ada.byte-x',
+          'ada.byte.jr',
+          'ada.bytes',
+          'ada.byte2@corp.test',
+          'ada.byte@other.test',
+          'ada.byte.jr@corp.test',
+        ],
+      ],
+    );
+    const [a, b] = [person('Ada', 'Byte'), person('Ada', 'Byte')];
+    const got = await allocate([a, b]);
+    // ada.byte is taken as a username, ada.byte2 as an email: the first Ada cannot have one suffix for both.
+    expect(got.get(a.personId)).toMatchObject({ username: 'ada.byte2', workEmail: 'ada.byte@corp.test' });
+    expect(got.get(b.personId)).toMatchObject({ username: 'ada.byte3', workEmail: 'ada.byte3@corp.test' });
+  });
+
   it('prefers the same suffix for username and email, else allocates them independently', async () => {
     // An address taken outside Gatehouse's templates (e.g. imported): jane.roe@ is taken, the username is not.
     await database.pool.query(

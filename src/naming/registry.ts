@@ -43,7 +43,7 @@ const MAX_SUFFIX_DIGITS = 7;
 const DAY_MS = 86_400_000;
 const KEY_RE = /[0-9]+(@|$)/;
 
-/** The index key of a value: what `regexp_replace(value, '[0-9]+(@|$)', '\1')` gives in PostgreSQL. */
+/** The key of a value: the value without the digits before its "@" or at its end ("jane.doe7" → "jane.doe"). */
 function indexKey(value: string): string {
   return value.replace(KEY_RE, '$1');
 }
@@ -178,19 +178,27 @@ async function loadVariants(
     const all = [...keys[kind]];
     for (let i = 0; i < all.length; i += LOOKUP_CHUNK) {
       const chunk = all.slice(i, i + LOOKUP_CHUNK);
-      // One probe of name_registry_base_idx per base. The lateral subquery (kept apart by "offset 0") holds the
-      // plan to that whatever the statistics say: with "= any($keys)" and a freshly filled, not yet analysed
-      // registry, PostgreSQL scans every row of the kind instead.
+      // Every value whose key is k is k's part before "@" (all of k without one) followed by digits, "@" or
+      // nothing: one range of the primary key (value is in "C" order) holds them all, with a few neighbours that are
+      // filtered out below. The lateral subquery (kept apart by "offset 0") holds the plan to one probe per key
+      // whatever the statistics say: with a freshly filled, not yet analysed registry PostgreSQL would otherwise
+      // scan every row of the kind.
+      const prefixes = chunk.map((k) => {
+        const at = k.indexOf('@');
+        return at < 0 ? k : k.slice(0, at);
+      });
       const r = await db.db.execute<{ value: string; person_id: string; reusable: boolean }>(sql`
         select r.value, r.person_id, coalesce(r.reusable_after <= ${now}, false) as reusable
-        from unnest(${sql.param(chunk)}::text[]) as k(key)
+        from unnest(${sql.param(prefixes)}::text[]) as k(prefix)
         cross join lateral (
           select value, person_id, reusable_after from name_registry
-          where kind = ${kind} and regexp_replace(value, '[0-9]+(@|$)', '\\1') = k.key
+          where kind = ${kind} and value >= k.prefix collate "C" and value < (k.prefix || 'A') collate "C"
           offset 0
         ) as r`);
+      const wanted = new Set(chunk);
       for (const row of r.rows)
-        into.load(kind, row.value, { personId: row.person_id, reusable: row.reusable }, batch);
+        if (wanted.has(indexKey(row.value)))
+          into.load(kind, row.value, { personId: row.person_id, reusable: row.reusable }, batch);
     }
   }
 }

@@ -1,5 +1,4 @@
 import { index, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
-import { sql } from 'drizzle-orm';
 
 /**
  * Every generated name, past and present: a value is never handed to a second person. `released_at` is set when
@@ -17,8 +16,8 @@ export const nameRegistry = pgTable(
   },
   (t) => [
     primaryKey({ columns: [t.kind, t.value] }),
+    // value is in "C" order (migration 0012): every taken variant of a base ("jane.doe", "jane.doe7") is one range
+    // of the primary key.
     index('name_registry_person_idx').on(t.personId),
-    // "jane.doe7" → "jane.doe": finds every taken variant of a base in one probe.
-    index('name_registry_base_idx').on(t.kind, sql`regexp_replace(${t.value}, '[0-9]+(@|$)', '\\1')`),
   ],
 );
