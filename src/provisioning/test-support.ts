@@ -85,6 +85,12 @@ export interface ProvisioningHarness {
   importHr(rows: string[]): Promise<void>;
   /** The newest change set after `afterSeq` once it is no longer being applied. */
   settled(afterSeq: number, what: string): Promise<ChangeSetView>;
+  /**
+   * The change sets after `afterSeq`, oldest first, once there are at least `count` and none is being applied: for
+   * a set that leads to another (a manager's new account, then the reports' recompute), whose second may well be
+   * done before anyone looks at the first.
+   */
+  settledAll(afterSeq: number, count: number, what: string): Promise<ChangeSetView[]>;
   lastSeq(): Promise<number>;
   personId(employeeId: string): Promise<string>;
   /** What `reconcileTarget` and other runs take: the database, the secret box, a quiet log, the clock, ids. */
@@ -151,16 +157,41 @@ export async function provisioningHarness(): Promise<ProvisioningHarness> {
       });
     },
     async settled(afterSeq, what) {
-      const set = await eventually(
+      try {
+        return await eventually(
+          async () => {
+            const { items } = await listChangeSets(database.pool, { limit: 1 });
+            const s = items[0];
+            return s && s.seq > afterSeq && FINAL.has(s.status) ? s : undefined;
+          },
+          what,
+          90_000,
+        );
+      } catch (e) {
+        // Say what there was instead: the newest change sets and the queues' unfinished jobs.
+        const { items } = await listChangeSets(database.pool, { limit: 5 });
+        const sets = items.map((s) => `#${s.seq} ${s.status} ${s.trigger} "${s.title}"`).join('; ');
+        const open = await database.pool.query<{ name: string; state: string; n: number }>(
+          `select name, state, count(*)::int as n from pgboss.job where state not in ('completed', 'cancelled')
+           group by 1, 2 order by 1, 2`,
+        );
+        const queued = open.rows.map((r) => `${r.name} ${r.state} ×${r.n}`).join('; ');
+        throw new Error(
+          `${(e as Error).message} (after #${afterSeq}). Newest sets: ${sets}. Jobs: ${queued || 'none'}`,
+          { cause: e },
+        );
+      }
+    },
+    async settledAll(afterSeq, count, what) {
+      return eventually(
         async () => {
-          const { items } = await listChangeSets(database.pool, { limit: 1 });
-          const s = items[0];
-          return s && s.seq > afterSeq && FINAL.has(s.status) ? s : undefined;
+          const { items } = await listChangeSets(database.pool, { limit: 50 });
+          const after = items.filter((s) => s.seq > afterSeq).sort((a, b) => a.seq - b.seq);
+          return after.length >= count && after.every((s) => FINAL.has(s.status)) ? after : undefined;
         },
         what,
-        120_000,
+        90_000,
       );
-      return set;
     },
     async lastSeq() {
       const r = await database.pool.query<{ seq: number | null }>('select max(seq) as seq from change_sets');
