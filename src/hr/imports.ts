@@ -86,7 +86,7 @@ const ROW_HASH_VERSION = 'r2';
  * `stored` (the source's people by employee id, from `loadKnown`) lets a re-import skip what has not changed: a
  * row whose text hashes (with the header, the delimiter and the mapping) to what its person was last stored from is
  * not validated again. `planImport` checks those hashes against the store it plans with. It may still be loading
- * (a promise): the file is parsed and hashed meanwhile.
+ * (a promise): the file is parsed and hashed meanwhile, and the caller awaits the same promise for its plan.
  */
 export async function readImportFile(
   content: Buffer,
@@ -96,6 +96,8 @@ export async function readImportFile(
     | ReadonlyMap<string, { rowHash: string | null }>
     | Promise<ReadonlyMap<string, { rowHash: string | null }>>,
 ): Promise<ImportFile> {
+  // An unusable file throws before `stored` is awaited: its rejection, if any, must not go unhandled meanwhile.
+  if (stored instanceof Promise) stored.catch(() => undefined);
   let delimiter = '';
   const parseOpts = { raw: true, onDelimiter: (d: string) => (delimiter = d) };
   // A file in memory is read synchronously (no await per row); an irregular one through csv-parse's precise errors.
@@ -261,7 +263,6 @@ export async function runImport(
       const knownP = existing
         ? loadKnown(client, existing.id)
         : Promise.resolve(new Map<string, KnownPerson>());
-      knownP.catch(() => undefined); // (awaited below; a bad file must not leave it unhandled)
       const file = await readImportFile(req.content, source.mapping, now, knownP);
       const plan = await planImport(client, source, file, now, await knownP);
       return reportOf(
@@ -283,7 +284,6 @@ export async function runImport(
     const { source, created } = await ensureSource(tx, ctx, req.source);
     // Read under the source's lock, against the store as this transaction sees it, while the file is parsed.
     const knownP = loadKnown(tx.client, source.id);
-    knownP.catch(() => undefined); // (awaited below; a bad file must not leave it unhandled)
     const file = await readImportFile(req.content, source.mapping, now, knownP);
     const plan = await planImport(tx.client, source, file, now, await knownP);
     const importId = ctx.ids();
@@ -519,9 +519,9 @@ export async function decideImport(
         },
       );
     const source = (await findSource(tx.client, row.source, { lock: true }))!;
-    const known = await loadKnown(tx.client, source.id);
-    const file = await readImportFile(row.content, source.mapping, now, known);
-    const plan = await planImport(tx.client, source, file, now, known);
+    const knownP = loadKnown(tx.client, source.id);
+    const file = await readImportFile(row.content, source.mapping, now, knownP);
+    const plan = await planImport(tx.client, source, file, now, await knownP);
     let applied: ApplyResult | null = null;
     let state: ImportState = 'rejected';
     if (decision === 'apply' && plan.heldReasons.length && !opts.approve) {

@@ -226,7 +226,6 @@ export async function revokeToken(
 ): Promise<TokenView> {
   const now = ctx.clock.now();
   const [current] = await tx.db.select().from(apiTokens).where(eq(apiTokens.id, id)).for('update');
-  forgetCachedTokens(id);
   if (!current) throw new GatehouseError(TokenErrors.notFound, `no API token with id ${id}`, { status: 404 });
   if (current.revokedAt)
     throw new GatehouseError(
@@ -234,6 +233,7 @@ export async function revokeToken(
       `token "${current.name}" was already revoked at ${current.revokedAt.toISOString()}`,
       { status: 409 },
     );
+  forgetCachedTokens(id); // before the commit: see TOKEN_CACHE_MS
   const [row] = await tx.db
     .update(apiTokens)
     .set({ revokedAt: now, revokedBy: `${ctx.actor.type}:${ctx.actor.id}` })
@@ -327,57 +327,53 @@ function tokenByHash(db: Database['db']) {
 }
 
 /**
- * Tokens recently found, by hash (one cache per process: ids and hashes are unique): a SCIM client or script makes thousands of requests a second
- * with one token, and each would otherwise wait for the same lookup. An entry is used for TOKEN_CACHE_MS at most;
- * the expiry is checked on every request. A revocation in this process takes effect at once (`revokeToken` forgets
- * the token and keeps it out of the cache for two lifetimes, so a lookup racing the revocation's commit cannot
- * bring it back); one made by another Gatehouse process is seen within TOKEN_CACHE_MS.
+ * Tokens recently found, by hash (one cache per process: ids and hashes are unique). A SCIM client or script makes
+ * thousands of requests a second with one token, and each would otherwise wait for the same lookup. An entry is used
+ * for TOKEN_CACHE_MS at most; the expiry is checked on every request. A revocation in this process takes effect at
+ * once (`revokeToken` forgets the token and keeps it out of the cache for two lifetimes, so a lookup racing the
+ * revocation's commit cannot bring it back); one made by another Gatehouse process is seen within TOKEN_CACHE_MS.
  */
 export const TOKEN_CACHE_MS = 5_000;
 const TOKEN_CACHE_MAX = 1_000;
 type TokenRow = typeof apiTokens.$inferSelect;
-interface TokenCache {
-  byHash: Map<string, { row: TokenRow; at: number }>;
-  /** Token id → until when (ms, monotonic) it is not cached. */
-  uncached: Map<string, number>;
-}
-const cache: TokenCache = { byHash: new Map(), uncached: new Map() };
+const cachedByHash = new Map<string, { row: TokenRow; at: number }>();
+/** Token id → until when (performance.now() ms) it is not cached. */
+const uncachedUntil = new Map<string, number>();
 
 /** Forget one cached token (a revocation does), or every one. */
 export function forgetCachedTokens(tokenId?: string): void {
-  const c = cache;
   if (tokenId === undefined) {
-    c.byHash.clear();
+    cachedByHash.clear();
     return;
   }
-  for (const [k, v] of c.byHash) if (v.row.id === tokenId) c.byHash.delete(k);
+  for (const [k, v] of cachedByHash) if (v.row.id === tokenId) cachedByHash.delete(k);
   const t = performance.now();
-  if (c.uncached.size >= TOKEN_CACHE_MAX)
-    for (const [k, until] of c.uncached) if (until <= t) c.uncached.delete(k);
-  c.uncached.set(tokenId, t + 2 * TOKEN_CACHE_MS);
+  if (uncachedUntil.size >= TOKEN_CACHE_MAX)
+    for (const [k, until] of uncachedUntil) if (until <= t) uncachedUntil.delete(k);
+  uncachedUntil.set(tokenId, t + 2 * TOKEN_CACHE_MS);
+}
+
+function uncached(tokenId: string, t: number): boolean {
+  const until = uncachedUntil.get(tokenId);
+  if (until === undefined) return false;
+  if (until > t) return true;
+  uncachedUntil.delete(tokenId);
+  return false;
 }
 
 async function findTokenRow(database: Pick<Database, 'db'>, hash: Buffer): Promise<TokenRow | undefined> {
-  const c = cache;
   const key = hash.toString('base64');
   const t = performance.now();
-  const hit = c.byHash.get(key);
-  const held = (id: string) => {
-    const until = c.uncached.get(id);
-    if (until === undefined) return false;
-    if (until > t) return true;
-    c.uncached.delete(id);
-    return false;
-  };
-  if (hit && t - hit.at < TOKEN_CACHE_MS && !held(hit.row.id)) return hit.row;
+  const hit = cachedByHash.get(key);
+  if (hit && t - hit.at < TOKEN_CACHE_MS && !uncached(hit.row.id, t)) return hit.row;
   const [row] = await tokenByHash(database.db).execute({ hash });
   if (!row || !timingSafeEqual(row.tokenHash, hash)) {
-    c.byHash.delete(key);
+    cachedByHash.delete(key);
     return undefined;
   }
-  if (!held(row.id)) {
-    if (c.byHash.size >= TOKEN_CACHE_MAX) c.byHash.clear();
-    c.byHash.set(key, { row, at: t });
+  if (!uncached(row.id, t)) {
+    if (cachedByHash.size >= TOKEN_CACHE_MAX) cachedByHash.clear();
+    cachedByHash.set(key, { row, at: t });
   }
   return row;
 }
