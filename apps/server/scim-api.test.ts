@@ -619,3 +619,35 @@ describe('edges of the protocol', () => {
     expect(audit.rows.map((a) => a.action)).toContain('scim.user_restored');
   });
 });
+
+// Last: the people it creates in a source of their own would show to the "*" reader of the tests above.
+describe('concurrent writes', () => {
+  it('concurrent creates each stand on their own: one userName sent twice at once is created once', async () => {
+    tokens.burst ??= await token('burst', ['scim:write'], { source: 'burst' });
+    const sent = await Promise.all([
+      scim('burst', 'POST', '/Users', user('burst.0@example.com', 'Burst', 'Zero')),
+      ...Array.from({ length: 6 }, (_, i) =>
+        scim('burst', 'POST', '/Users', user(`burst.${i + 1}@example.com`, 'Burst', `N${i + 1}`)),
+      ),
+      scim('burst', 'POST', '/Users', user('Burst.Twin@example.com', 'Burst', 'Twin')),
+      scim('burst', 'POST', '/Users', user('burst.twin@EXAMPLE.com', 'Burst', 'Twin')),
+    ]);
+    const codes = sent.map((r) => r.statusCode);
+    expect(codes.slice(0, 7)).toEqual([201, 201, 201, 201, 201, 201, 201]);
+    expect(codes.slice(7).sort()).toEqual([201, 409]);
+    expect(sent.find((r) => r.statusCode === 409)!.json()).toMatchObject({ scimType: 'uniqueness' });
+    const twins = await database.pool.query(
+      `select id from people where lower(attributes ->> 'scim.userName') = 'burst.twin@example.com'`,
+    );
+    expect(twins.rows).toHaveLength(1);
+    // Each person's audit event carries the id of the request that created it.
+    const ids = sent.filter((r) => r.statusCode === 201).map((r) => r.json().id as string);
+    const audit = await database.pool.query<{ subject_id: string; correlation_id: string | null }>(
+      `select subject_id, correlation_id from audit_events where action = 'person.created' and subject_id = any($1)`,
+      [ids],
+    );
+    expect(audit.rows).toHaveLength(8);
+    expect(new Set(audit.rows.map((r) => r.correlation_id)).size).toBe(8);
+    expect(audit.rows.every((r) => r.correlation_id !== null)).toBe(true);
+  });
+});

@@ -46,6 +46,8 @@ export interface AuditInput {
   reason?: string;
   /** Whose personal data this event carries (for erasure); values wrapped in personal() are kept apart. */
   dataSubject?: string;
+  /** The request this event belongs to, when it is not the context's (one transaction serving several requests). */
+  correlationId?: string;
 }
 
 export interface AuditEvent extends HashedEvent {
@@ -113,7 +115,7 @@ export async function appendAudit(
         before: before.value,
         after: after.value,
         reason: input.reason ?? null,
-        correlationId: ctx.correlationId ?? null,
+        correlationId: input.correlationId ?? ctx.correlationId ?? null,
       };
       const hash = hashEventParts(prevHash, event, {
         actor: actorJson,

@@ -93,7 +93,15 @@ function changesToAudit(events: DetectedEvent[]): {
 export async function applyPlan(
   tx: Tx,
   ctx: CommandContext,
-  deps: { jobs: Jobs; naming: NamingPolicy },
+  deps: {
+    jobs: Jobs;
+    naming: NamingPolicy;
+    /**
+     * Rows are pushed requests, not file rows (grouped pushes: see `push.ts`): the request each came from, whose
+     * correlation id its audit event carries; reasons then name no row.
+     */
+    correlationOf?: (row: number) => string | undefined;
+  },
   source: HrSource,
   plan: ImportPlan,
   importId: string,
@@ -341,7 +349,9 @@ export async function applyPlan(
   for (const c of changes) {
     const personId = ids.get(c)!;
     const types = c.events.map((e) => e.type);
-    const reason = `HR import from ${source.name}${c.row ? ` (row ${c.row})` : ''}${types.length ? `: ${types.join(', ')}` : ''}`;
+    const reason = `HR import from ${source.name}${c.row && !deps.correlationOf ? ` (row ${c.row})` : ''}${types.length ? `: ${types.join(', ')}` : ''}`;
+    const correlationId = c.row === null ? undefined : deps.correlationOf?.(c.row);
+    const request = correlationId ? { correlationId } : {};
     if (!c.before && c.record) {
       const n = names.get(personId);
       audit.push({
@@ -350,6 +360,7 @@ export async function applyPlan(
         after: { ...auditFields(recordFields(c.record)), status: c.status, ...(n ?? {}) },
         reason,
         dataSubject: `person:${personId}`,
+        ...request,
       });
     } else {
       const { before, after } = changesToAudit(c.events);
@@ -368,12 +379,18 @@ export async function applyPlan(
         after,
         reason,
         dataSubject: `person:${personId}`,
+        ...request,
       });
     }
   }
   await appendAudit(tx, ctx, audit);
 
-  const newIds = changes.filter((c) => c.before === null).map((c) => ids.get(c)!);
+  // A likely duplicate shares a personal email, mobile or birth date: newcomers with none of them cannot be one.
+  const newIds = changes
+    .filter(
+      (c) => c.before === null && (c.record?.personalEmail || c.record?.mobilePhone || c.record?.birthDate),
+    )
+    .map((c) => ids.get(c)!);
   const duplicatesFlagged = await flagDuplicates(tx, newIds, now, ctx.ids);
   return {
     created,

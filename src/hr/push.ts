@@ -1,14 +1,14 @@
 import { transaction, type Tx } from '../db/pool.ts';
 import type { CommandContext } from '../kit/context.ts';
-import { GatehouseError } from '../kit/errors.ts';
-import { getPersonRow, recordOf, viewOf, type PersonView } from '../identities/people.ts';
+import { GatehouseError, isGatehouseError } from '../kit/errors.ts';
+import { getPersonRow, getPersonRows, recordOf, viewOf, type PersonView } from '../identities/people.ts';
 import { getNamingPolicy } from '../naming/policy.ts';
 import { applyPlan, recordFields } from './apply.ts';
 import type { ImportDeps } from './imports.ts';
 import { DEFAULT_MAPPING, resolveHeader } from './mapping.ts';
-import { loadKnownFor, planImport } from './plan.ts';
+import { loadKnownFor, planImport, type ImportPlan } from './plan.ts';
 import { ensureSource, getSourceById } from './sources.ts';
-import { HR_FIELDS, type DetectedEvent, type HrField, type RowError } from './types.ts';
+import { HR_FIELDS, type DetectedEvent, type HrField, type HrRecord, type RowError } from './types.ts';
 import { hrHash, validateRow } from './validate.ts';
 
 export const PushErrors = {
@@ -28,11 +28,6 @@ function problemsOf(errors: RowError[]) {
   return errors.map((e) => ({ field: e.column, message: e.message, value: e.value, record: e.code }));
 }
 
-/**
- * The REST path into the same pipeline as a file: the JSON becomes one row (HR field names as the header), is
- * validated by the same rules, diffed, and applied with the same events and audit. The brake does not apply to a
- * single explicit change; a full-export source's "missing means leaver" rule does not either.
- */
 /** What a caller of the push path (the REST API, SCIM) may add inside the push's own transaction. */
 export interface PushOptions {
   expect: 'new' | 'existing';
@@ -40,11 +35,33 @@ export interface PushOptions {
   guard?: (tx: Tx, sourceId: string) => Promise<void>;
   /** Runs last in the transaction, with the stored person: the caller's own rows and audit events. */
   after?: (tx: Tx, personId: string) => Promise<void>;
+  /** A check made once for all the pushes of a group that name the same one (after their guards). */
+  check?: { by: GroupCheck; arg: unknown };
+  /**
+   * What else this push claims besides its employee id (e.g. a SCIM userName): two pushes that share a key never
+   * go in the same transaction, so the second sees the first (and its guard can refuse it).
+   */
+  keys?: string[];
 }
 
 /**
- * One person through the HR pipeline, as a one-row import into `sourceName`: validated, diffed, applied with its
- * events, effective dates and audit, all in one transaction.
+ * A check over several pushes at once, inside their transaction (e.g. one query for the uniqueness of every SCIM
+ * userName in a group): for each push's argument, in order, why it is refused, or null.
+ */
+export interface GroupCheck {
+  run(tx: Tx, sourceId: string, args: unknown[]): Promise<(GatehouseError | null)[]>;
+}
+
+/**
+ * The REST path into the same pipeline as a file: the JSON becomes one row (HR field names as the header), is
+ * validated by the same rules, diffed, and applied with the same events and audit. The brake does not apply to a
+ * single explicit change; a full-export source's "missing means leaver" rule does not either.
+ *
+ * Pushes to one source are serialised by the source's lock, so concurrent ones are grouped (group commit): while
+ * one transaction runs, the pushes that arrive wait, and the next transaction applies them together as a
+ * many-row import. Each push still succeeds or fails on its own — a guard's refusal, a validation error or an
+ * existing employee id fails only that push — and if the group's transaction fails for any other reason, its
+ * pushes are applied again one at a time, so that only the one at fault fails.
  */
 export async function pushPerson(
   deps: ImportDeps,
@@ -53,8 +70,23 @@ export async function pushPerson(
   input: PersonInput,
   opts: PushOptions,
 ): Promise<PushResult> {
-  const expect = opts.expect;
-  const now = ctx.clock.now();
+  const record = validatedRecord(input, ctx.clock.now());
+  return new Promise<PushResult>((resolve, reject) => {
+    enqueue({
+      deps,
+      ctx,
+      sourceName,
+      record,
+      opts,
+      keys: [`employee:${record.employeeId}`, ...(opts.keys ?? [])],
+      resolve,
+      reject,
+    });
+  });
+}
+
+/** The JSON as one validated row (HR field names as the header), or an error naming each bad field. */
+function validatedRecord(input: PersonInput, now: Date): HrRecord {
   const header: string[] = [];
   const cells: string[] = [];
   for (const f of HR_FIELDS) {
@@ -91,61 +123,229 @@ export async function pushPerson(
     throw new GatehouseError(PushErrors.invalid, v.errors.map((e) => e.message).join('; '), {
       problems: problemsOf(v.errors),
     });
-  const record = v.record;
-  return transaction(deps.database, async (tx) => {
-    const { source } = await ensureSource(tx, ctx, sourceName);
-    await opts.guard?.(tx, source.id);
-    const exists = await tx.client.query<{ id: string }>(
-      'select id from people where source_id = $1 and employee_id = $2 and merged_into is null',
-      [source.id, record.employeeId],
+  return v.record;
+}
+
+/** A validated push waiting for its source's transaction. */
+interface Pending {
+  deps: ImportDeps;
+  ctx: CommandContext;
+  sourceName: string;
+  record: HrRecord;
+  opts: PushOptions;
+  keys: string[];
+  resolve: (r: PushResult) => void;
+  reject: (e: unknown) => void;
+}
+
+/** Most pushes in one transaction. */
+const MAX_GROUP = 200;
+
+/** Pushes waiting, per database, per source and actor (a transaction's audit events have one actor). */
+const lanes = new WeakMap<object, Map<string, { waiting: Pending[]; running: boolean }>>();
+
+function enqueue(p: Pending): void {
+  let byLane = lanes.get(p.deps.database);
+  if (!byLane) lanes.set(p.deps.database, (byLane = new Map()));
+  const name = `${p.sourceName}\u0000${p.ctx.actor.type}:${p.ctx.actor.id}`;
+  let lane = byLane.get(name);
+  if (!lane) byLane.set(name, (lane = { waiting: [], running: false }));
+  lane.waiting.push(p);
+  if (lane.running) return;
+  lane.running = true;
+  const run = lane;
+  void (async () => {
+    try {
+      while (run.waiting.length) await applyGroup(takeGroup(run.waiting));
+    } catch (e) {
+      for (const w of run.waiting.splice(0)) w.reject(e); // not expected: applyGroup settles its own pushes
+    } finally {
+      run.running = false;
+      byLane.delete(name);
+    }
+  })();
+}
+
+/**
+ * The next group, in arrival order: pushes that share no key with an earlier one still waiting (so two pushes for
+ * one person, or one SCIM userName, are applied in order, in separate transactions) and that have the same
+ * clock and id generator as the first.
+ */
+function takeGroup(waiting: Pending[]): Pending[] {
+  const first = waiting[0]!;
+  const group: Pending[] = [];
+  const rest: Pending[] = [];
+  const claimed = new Set<string>();
+  for (const p of waiting) {
+    const fits =
+      group.length < MAX_GROUP &&
+      p.ctx.clock === first.ctx.clock &&
+      p.ctx.ids === first.ctx.ids &&
+      p.keys.every((k) => !claimed.has(k));
+    (fits ? group : rest).push(p);
+    for (const k of p.keys) claimed.add(k); // a push left waiting keeps later ones with its keys behind it
+  }
+  waiting.splice(0, waiting.length, ...rest);
+  return group;
+}
+
+type Outcome = { ok: true; result: PushResult } | { ok: false; error: unknown };
+
+async function applyGroup(group: Pending[]): Promise<void> {
+  let outcomes: Outcome[];
+  try {
+    outcomes = await transaction(group[0]!.deps.database, (tx) => applyPushes(tx, group));
+  } catch (e) {
+    if (group.length === 1) {
+      group[0]!.reject(e);
+      return;
+    }
+    // Something no single push was refused for: apply them one at a time, so that only the one at fault fails.
+    for (const p of group) await applyGroup([p]);
+    return;
+  }
+  group.forEach((p, i) => {
+    const o = outcomes[i]!;
+    if (o.ok) p.resolve(o.result);
+    else p.reject(o.error);
+  });
+}
+
+/**
+ * Several pushes to one source as one many-row import, in one transaction: each push's guard, then one lookup of
+ * who exists, one plan (a push the plan refuses is dropped and the rest planned again: another may have named it as
+ * manager), one apply (each audit event carrying its own request's correlation id), each push's `after`, and one
+ * read of the stored people.
+ */
+async function applyPushes(tx: Tx, group: Pending[]): Promise<Outcome[]> {
+  const { deps, ctx, sourceName } = group[0]!;
+  const now = ctx.clock.now();
+  const outcome = new Map<Pending, Outcome>();
+  const refuse = (p: Pending, error: unknown) => outcome.set(p, { ok: false, error });
+  const { source } = await ensureSource(tx, ctx, sourceName);
+  let live: Pending[] = [];
+  for (const p of group) {
+    try {
+      await p.opts.guard?.(tx, source.id);
+      live.push(p);
+    } catch (e) {
+      if (!isGatehouseError(e)) throw e;
+      refuse(p, e);
+    }
+  }
+  const checks = Map.groupBy(
+    live.filter((p) => p.opts.check),
+    (p) => p.opts.check!.by,
+  );
+  for (const [check, pushes] of checks) {
+    const refusals = await check.run(
+      tx,
+      source.id,
+      pushes.map((p) => p.opts.check!.arg),
     );
-    if (expect === 'new' && exists.rows[0])
-      throw new GatehouseError(
+    pushes.forEach((p, i) => {
+      const refusal = refusals[i];
+      if (refusal) refuse(p, refusal);
+    });
+  }
+  live = live.filter((p) => !outcome.has(p));
+  // Only these people and their managers are looked up (the brake, which counts a source, is not for pushes).
+  const known = await loadKnownFor(tx.client, source.id, [
+    ...new Set(
+      live.flatMap((p) =>
+        p.record.managerId ? [p.record.employeeId, p.record.managerId] : [p.record.employeeId],
+      ),
+    ),
+  ]);
+  live = live.filter((p) => {
+    const existing = known.get(p.record.employeeId);
+    if (p.opts.expect !== 'new' || !existing) return true;
+    refuse(
+      p,
+      new GatehouseError(
         PushErrors.exists,
-        `employee ${record.employeeId} already exists in source ${source.name}`,
+        `employee ${p.record.employeeId} already exists in source ${source.name}`,
         {
           status: 409,
-          problems: [{ field: 'employee_id', message: 'already exists', value: record.employeeId }],
-          details: { personId: exists.rows[0].id },
+          problems: [{ field: 'employee_id', message: 'already exists', value: p.record.employeeId }],
+          details: { personId: existing.id },
         },
-      );
-    // One person: only they and their manager are looked up (the brake, which counts a source, is not for pushes).
-    const known = await loadKnownFor(
-      tx.client,
-      source.id,
-      record.managerId ? [record.employeeId, record.managerId] : [record.employeeId],
+      ),
     );
-    const plan = await planImport(
+    return false;
+  });
+  let plan: ImportPlan | null = null;
+  while (live.length) {
+    plan = await planImport(
       tx.client,
       { ...source, fullExport: false, headerFingerprint: null },
-      { rows: [{ row: 1, record, hash: hrHash(record) }], errors: [], rowCount: 1, headerFingerprint: null },
+      {
+        rows: live.map((p, i) => ({ row: i + 1, record: p.record, hash: hrHash(p.record) })),
+        errors: [],
+        rowCount: live.length,
+        headerFingerprint: null,
+      },
       now,
       known,
     );
-    if (plan.errors.length)
-      throw new GatehouseError(PushErrors.invalid, plan.errors.map((e) => e.message).join('; '), {
-        problems: problemsOf(plan.errors),
-      });
+    if (!plan.errors.length) break;
+    const errorsOf = Map.groupBy(plan.errors, (e) => e.row);
+    live = live.filter((p, i) => {
+      const errors = errorsOf.get(i + 1);
+      if (!errors) return true;
+      refuse(
+        p,
+        new GatehouseError(PushErrors.invalid, errors.map((e) => e.message).join('; '), {
+          problems: problemsOf(errors),
+        }),
+      );
+      return false;
+    });
+    plan = null;
+  }
+  if (plan) {
     const importId = ctx.ids();
     await tx.client.query(
       `insert into hr_imports (id, source_id, origin, rows, state, summary, created_by, created_at, applied_at, decided_by)
-       values ($1, $2, 'api', 1, 'applied', $3, $4, $5, $5, $4)`,
+       values ($1, $2, 'api', $3, 'applied', $4, $5, $6, $6, $5)`,
       [
         importId,
         source.id,
-        JSON.stringify({ rows: 1, events: plan.events }),
+        live.length,
+        JSON.stringify({ rows: live.length, events: plan.events }),
         `${ctx.actor.type}:${ctx.actor.name ?? ctx.actor.id}`,
         now,
       ],
     );
-    await applyPlan(tx, ctx, { jobs: deps.jobs, naming: await getNamingPolicy(tx) }, source, plan, importId);
-    const id = await tx.client.query<{ id: string }>(
-      'select id from people where source_id = $1 and employee_id = $2 and merged_into is null',
-      [source.id, record.employeeId],
+    const pushes = live;
+    await applyPlan(
+      tx,
+      ctx,
+      {
+        jobs: deps.jobs,
+        naming: await getNamingPolicy(tx),
+        correlationOf: (row) => pushes[row - 1]?.ctx.correlationId,
+      },
+      source,
+      plan,
+      importId,
     );
-    await opts.after?.(tx, id.rows[0]!.id);
-    return { person: viewOf(await getPersonRow(tx.client, id.rows[0]!.id), true), events: plan.events };
-  });
+    const stored = await tx.client.query<{ id: string; employee_id: string }>(
+      `select id, employee_id from people where source_id = $1 and employee_id = any($2::text[])
+         and merged_into is null`,
+      [source.id, live.map((p) => p.record.employeeId)],
+    );
+    const idOf = new Map(stored.rows.map((r) => [r.employee_id, r.id]));
+    for (const p of live) await p.opts.after?.(tx, idOf.get(p.record.employeeId)!);
+    const rows = await getPersonRows(tx.client, [...idOf.values()]);
+    const eventsOf = new Map(plan.changes.map((c) => [c.row, c.events]));
+    live.forEach((p, i) => {
+      const row = rows.get(idOf.get(p.record.employeeId)!);
+      if (!row) throw new Error(`pushed person ${p.record.employeeId} was not stored`);
+      outcome.set(p, { ok: true, result: { person: viewOf(row, true), events: eventsOf.get(i + 1) ?? [] } });
+    });
+  }
+  return group.map((p) => outcome.get(p)!);
 }
 
 export function createPerson(deps: ImportDeps, ctx: CommandContext, source: string, input: PersonInput) {

@@ -164,6 +164,15 @@ export async function getPersonRow(db: Queryable, id: string): Promise<PersonRow
   return row;
 }
 
+/** Several people's rows by id, in one query. */
+export async function getPersonRows(db: Queryable, ids: readonly string[]): Promise<Map<string, PersonRow>> {
+  const res = await db.query<PersonRow>(
+    `select ${PERSON_SELECT} from ${PERSON_FROM} where p.id = any($1::uuid[])`,
+    [ids],
+  );
+  return new Map(res.rows.map((r) => [r.id, r]));
+}
+
 /** Stored people by id (any number: fetched in chunks of 10,000). */
 export async function loadPeople(db: Queryable, ids: readonly string[]): Promise<StoredPerson[]> {
   const out: StoredPerson[] = [];

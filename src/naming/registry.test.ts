@@ -131,6 +131,32 @@ describe('allocateNames (real PostgreSQL)', () => {
     expect(got.get(b.personId)).toMatchObject({ username: 'ada.byte3', workEmail: 'ada.byte3@corp.test' });
   });
 
+  it('finds the taken variants of a base ending in digits, apart from the other bases with its key', async () => {
+    const other = randomUUID();
+    // anna.load1, anna.load12 and anna.load1-2 all have the index key "anna.load" or "anna.load1-"; the base
+    // anna.load1 has the candidates anna.load1, anna.load1-2, anna.load1-3…
+    await database.pool.query(
+      `insert into name_registry (kind, value, person_id, created_at)
+       select k, v, $1, now() from unnest($2::text[], $3::text[]) as t(k, v)`,
+      [
+        other,
+        ['username', 'username', 'username', 'email', 'email'],
+        ['anna.load1', 'anna.load12', 'anna.load1-2', 'anna.load1@corp.test', 'anna.load1-3@corp.test'],
+      ],
+    );
+    const [a, b] = [person('Anna', 'Load1'), person('Anna', 'Load12')];
+    const got = await allocate([a, b]);
+    // No suffix is free for both (anna.load1-3@ is taken): each gets its smallest free candidate.
+    expect(got.get(a.personId)).toMatchObject({
+      username: 'anna.load1-3',
+      workEmail: 'anna.load1-2@corp.test',
+    });
+    expect(got.get(b.personId)).toMatchObject({
+      username: 'anna.load12-2',
+      workEmail: 'anna.load12-2@corp.test',
+    });
+  });
+
   it('prefers the same suffix for username and email, else allocates them independently', async () => {
     // An address taken outside Gatehouse's templates (e.g. imported): jane.roe@ is taken, the username is not.
     await database.pool.query(

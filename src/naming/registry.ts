@@ -75,8 +75,26 @@ function candidate(kind: NameKind, base: string, n: number, policy: NamingPolicy
   return candidateName(base, n, kind === 'username' ? policy.username.maxLength : policy.email.maxLength);
 }
 
-/** Every index key any candidate of a base can have: one per suffix length (the cut of the base depends on it). */
-function keysOf(kind: NameKind, base: string, policy: NamingPolicy, into: Set<string>): void {
+/** What to read of the registry for some bases: ranges of the primary key, and the index keys to keep from them. */
+interface Lookup {
+  /** Every value whose key is wanted and that is a candidate lies in [prefix, prefix || 'A') of one of these. */
+  prefixes: Set<string>;
+  keys: Set<string>;
+}
+
+function newLookups(): Record<NameKind, Lookup> {
+  return {
+    username: { prefixes: new Set(), keys: new Set() },
+    email: { prefixes: new Set(), keys: new Set() },
+  };
+}
+
+/**
+ * Every index key any candidate of a base can have (one per suffix length: the cut of the base depends on it), and
+ * the range each lies in: the candidate without its suffix. (Not the key: the key of a base ending in digits,
+ * "anna.load123", is "anna.load", whose range holds every anna.load<n> there is.)
+ */
+function keysOf(kind: NameKind, base: string, policy: NamingPolicy, into: Lookup): void {
   const maxLength = kind === 'username' ? policy.username.maxLength : policy.email.maxLength;
   const at = kind === 'email' ? `@${policy.email.domain}` : '';
   // Short bases are never cut: the base and one suffixed candidate give every key.
@@ -85,7 +103,8 @@ function keysOf(kind: NameKind, base: string, policy: NamingPolicy, into: Set<st
     const n = digits === 0 ? 1 : digits === 1 ? 2 : 10 ** (digits - 1);
     const c = candidateName(base, n, maxLength);
     if (c === null) return;
-    into.add(indexKey(c + at));
+    into.keys.add(indexKey(c + at));
+    into.prefixes.add(digits === 0 ? c : c.slice(0, c.length - digits));
   }
 }
 
@@ -169,24 +188,20 @@ class Availability {
 
 async function loadVariants(
   db: Pick<Database, 'db'>,
-  keys: Record<NameKind, Set<string>>,
+  lookups: Record<NameKind, Lookup>,
   now: Date,
   into: Availability,
   batch: ReadonlySet<string>,
 ): Promise<void> {
   for (const kind of ['username', 'email'] as const) {
-    const all = [...keys[kind]];
+    const all = [...lookups[kind].prefixes];
+    const wanted = lookups[kind].keys;
     for (let i = 0; i < all.length; i += LOOKUP_CHUNK) {
-      const chunk = all.slice(i, i + LOOKUP_CHUNK);
-      // Every value whose key is k is k's part before "@" (all of k without one) followed by digits, "@" or
-      // nothing: one range of the primary key (value is in "C" order) holds them all, with a few neighbours that are
-      // filtered out below. The lateral subquery (kept apart by "offset 0") holds the plan to one probe per key
-      // whatever the statistics say: with a freshly filled, not yet analysed registry PostgreSQL would otherwise
-      // scan every row of the kind.
-      const prefixes = chunk.map((k) => {
-        const at = k.indexOf('@');
-        return at < 0 ? k : k.slice(0, at);
-      });
+      const prefixes = all.slice(i, i + LOOKUP_CHUNK);
+      // A candidate is its prefix followed by digits, "@" or nothing: one range of the primary key (value is in
+      // "C" order) holds them, with a few neighbours that are filtered out below. The lateral subquery (kept apart
+      // by "offset 0") holds the plan to one probe per prefix whatever the statistics say: with a freshly filled,
+      // not yet analysed registry PostgreSQL would otherwise scan every row of the kind.
       const r = await db.db.execute<{ value: string; person_id: string; reusable: boolean }>(sql`
         select r.value, r.person_id, coalesce(r.reusable_after <= ${now}, false) as reusable
         from unnest(${sql.param(prefixes)}::text[]) as k(prefix)
@@ -195,7 +210,6 @@ async function loadVariants(
           where kind = ${kind} and value >= k.prefix collate "C" and value < (k.prefix || 'A') collate "C"
           offset 0
         ) as r`);
-      const wanted = new Set(chunk);
       for (const row of r.rows)
         if (wanted.has(indexKey(row.value)))
           into.load(kind, row.value, { personId: row.person_id, reusable: row.reusable }, batch);
@@ -322,7 +336,7 @@ export async function allocateNames(
   const result = new Map<string, AllocatedNames>();
   if (people.length === 0) return result;
   const bases = people.map((p) => baseNames(p, policy));
-  const keys: Record<NameKind, Set<string>> = { username: new Set(), email: new Set() };
+  const keys = newLookups();
   const seenBases: Record<NameKind, Set<string>> = { username: new Set(), email: new Set() };
   const batch = new Set<string>();
   for (let i = 0; i < people.length; i++) {
@@ -416,7 +430,7 @@ export async function previewRename(
     isCandidateOf(person.username.toLowerCase(), b.username, policy.username.maxLength);
   const keepEmail = person.workEmail !== null && emailIsCandidateOf(person.workEmail, b.emailLocal, policy);
   if (keepUsername && keepEmail) return null;
-  const keys: Record<NameKind, Set<string>> = { username: new Set(), email: new Set() };
+  const keys = newLookups();
   if (!keepUsername) keysOf('username', b.username, policy, keys.username);
   if (!keepEmail) keysOf('email', b.emailLocal, policy, keys.email);
   const av = new Availability(policy);

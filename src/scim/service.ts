@@ -6,7 +6,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { appendAudit } from '../audit/index.ts';
 import { transaction, type Database, type Tx } from '../db/pool.ts';
-import { pushPerson, PushErrors } from '../hr/push.ts';
+import { pushPerson, PushErrors, type GroupCheck } from '../hr/push.ts';
 import type { ImportDeps } from '../hr/imports.ts';
 import { ensureSource } from '../hr/sources.ts';
 import type { CommandContext } from '../kit/context.ts';
@@ -55,12 +55,23 @@ function notFound(kind: 'User' | 'Group', id: string): GatehouseError {
   return scimError(404, null, `${kind} ${id} not found`);
 }
 
-async function sourceId(call: ScimCall): Promise<string | null> {
-  if (call.client.readAll) return null;
-  const r = await call.deps.database.pool.query<{ id: string }>('select id from hr_sources where name = $1', [
-    call.client.source,
-  ]);
-  return r.rows[0]?.id ?? NO_SOURCE;
+/** The client's source id, looked up once per call once it exists (the call's first write may create it). */
+const sourceIds = new WeakMap<ScimCall, Promise<string | null>>();
+
+function sourceId(call: ScimCall): Promise<string | null> {
+  if (call.client.readAll) return Promise.resolve(null);
+  let id = sourceIds.get(call);
+  if (!id) {
+    id = call.deps.database.pool
+      .query<{ id: string }>('select id from hr_sources where name = $1', [call.client.source])
+      .then((r) => {
+        if (r.rows[0]) return r.rows[0].id;
+        sourceIds.delete(call);
+        return NO_SOURCE;
+      });
+    sourceIds.set(call, id);
+  }
+  return id;
 }
 
 /** The id of a source that does not exist (yet): matches nobody. */
@@ -179,34 +190,36 @@ async function managerEmployeeId(
   );
 }
 
-/** userName is unique per HR source, case-insensitively (RFC 7643 §4.1.1 "uniqueness": "server"). */
-async function checkUserName(
-  tx: Tx,
-  sourceId: string,
-  userName: unknown,
-  self: string | null,
-): Promise<void> {
-  if (typeof userName !== 'string') return;
-  const username = resolveUserAttribute({ attribute: 'userName' }) as Extract<
-    ResolvedAttribute,
-    { kind: 'scalar' }
-  >;
-  await tx.client.query('select pg_advisory_xact_lock(hashtext($1))', [
-    `scim-username:${sourceId}:${userName.toLowerCase()}`,
-  ]);
-  const r = await tx.client.query<{ id: string }>(
-    `select p.id from people p where p.source_id = $1 and p.merged_into is null and p.scim_deleted_at is null
-       and ${foldedSql(username.sql)} = ${foldedSql('$2::text')} and p.id is distinct from $3::uuid limit 1`,
-    [sourceId, userName, self],
-  );
-  if (r.rows[0])
-    throw scimError(
-      409,
-      'uniqueness',
-      `userName "${userName}" is already taken by User ${r.rows[0].id}`,
-      'userName',
+/**
+ * userName is unique per HR source, case-insensitively (RFC 7643 §4.1.1 "uniqueness": "server"): checked for every
+ * write of a group at once, in the push's transaction. That transaction holds the source's lock, which every write
+ * of the source's people takes, so nothing can take a name between this check and the write; and two writes of one
+ * userName are never in the same group (their push `keys`).
+ */
+const USERNAME_CHECK: GroupCheck = {
+  async run(tx, sourceId, args) {
+    const wanted = args as { userName: string; self: string | null }[];
+    const username = resolveUserAttribute({ attribute: 'userName' }) as Extract<
+      ResolvedAttribute,
+      { kind: 'scalar' }
+    >;
+    const r = await tx.client.query<{ i: string; id: string }>(
+      `select t.i, q.id from unnest($2::text[], $3::uuid[]) with ordinality as t(name, self, i)
+       cross join lateral (
+         select p.id from people p where p.source_id = $1 and p.merged_into is null and p.scim_deleted_at is null
+           and ${foldedSql(username.sql)} = ${foldedSql('t.name')} and p.id is distinct from t.self limit 1
+       ) q`,
+      [sourceId, wanted.map((w) => w.userName), wanted.map((w) => w.self)],
     );
-}
+    const takenBy = new Map(r.rows.map((row) => [Number(row.i) - 1, row.id]));
+    return wanted.map((w, i) => {
+      const id = takenBy.get(i);
+      return id === undefined
+        ? null
+        : scimError(409, 'uniqueness', `userName "${w.userName}" is already taken by User ${id}`, 'userName');
+    });
+  },
+};
 
 /** HR's field names in errors → the SCIM attribute the client sent. */
 const SCIM_NAME_OF: Record<string, string> = {
@@ -274,23 +287,30 @@ async function writeUser(call: ScimCall, w: UserWrite): Promise<string> {
   } catch (e) {
     throw asScim(e);
   }
+  const current = w.current;
   try {
     await pushPerson(call.deps, call.ctx, call.client.source, input, {
       expect: w.expect,
-      guard: async (tx, source) => {
-        if (w.current) {
-          const v = await tx.client.query<{ version: number; scim_deleted_at: Date | null }>(
-            'select version, scim_deleted_at from people where id = $1 for update',
-            [w.current.id],
-          );
-          const version = v.rows[0]?.version ?? -1;
-          checkIfMatch(w.ifMatch, version);
-          // Changed since it was read (a concurrent write): the caller recomputes from the new state.
-          if (version !== w.current.version)
-            throw new GatehouseError('scim_retry', 'changed concurrently', { status: 409 });
-        }
-        await checkUserName(tx, source, w.user.userName, w.current?.id ?? null);
-      },
+      // Two writes of one userName are never grouped in one transaction: the second's check sees the first.
+      keys: typeof w.user.userName === 'string' ? [`scim-username:${w.user.userName.toLowerCase()}`] : [],
+      ...(current
+        ? {
+            guard: async (tx: Tx) => {
+              const v = await tx.client.query<{ version: number }>(
+                'select version from people where id = $1 for update',
+                [current.id],
+              );
+              const version = v.rows[0]?.version ?? -1;
+              checkIfMatch(w.ifMatch, version);
+              // Changed since it was read (a concurrent write): the caller recomputes from the new state.
+              if (version !== current.version)
+                throw new GatehouseError('scim_retry', 'changed concurrently', { status: 409 });
+            },
+          }
+        : {}),
+      ...(typeof w.user.userName === 'string'
+        ? { check: { by: USERNAME_CHECK, arg: { userName: w.user.userName, self: w.current?.id ?? null } } }
+        : {}),
       after: async (tx, id) => {
         personId = id;
         await w.after?.(tx, id);

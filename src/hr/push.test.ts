@@ -1,0 +1,153 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyChain } from '../audit/index.ts';
+import { Jobs } from '../jobs/index.ts';
+import { GatehouseError } from '../kit/errors.ts';
+import { silentLogger } from '../kit/log.ts';
+import { systemClock } from '../kit/clock.ts';
+import { ALL_QUEUES } from '../runtime/queues.ts';
+import { testContext } from '../testing/context.ts';
+import { createTestDatabase, type TestDatabase } from '../testing/db.ts';
+import { pushPerson, type GroupCheck, type PersonInput, type PushOptions } from './push.ts';
+
+/**
+ * Concurrent pushes to one source share transactions (group commit). The pushes below are all made in one tick, so
+ * the grouping is deterministic: the first goes alone (nothing else is waiting yet), every later one waits for the
+ * first to commit and then goes in the second group, unless it shares a key with an earlier push of that group.
+ */
+let database: TestDatabase;
+let jobs: Jobs;
+const deps = () => ({ database, jobs });
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  jobs = new Jobs({
+    pool: database.pool,
+    log: silentLogger,
+    clock: systemClock,
+    queues: ALL_QUEUES,
+    workerId: 'push-test',
+    concurrency: 1,
+  });
+  await jobs.start({ work: false });
+});
+afterAll(async () => {
+  await jobs?.stop(5000);
+  await database?.drop();
+});
+
+function person(id: string, first: string, last: string, extra: PersonInput = {}): PersonInput {
+  return { employee_id: id, first_name: first, last_name: last, hire_date: '2024-01-01', ...extra };
+}
+
+function push(source: string, n: number, input: PersonInput, opts: Partial<PushOptions> = {}) {
+  return pushPerson(deps(), testContext({ correlationId: `req-${n}` }), source, input, {
+    expect: 'new',
+    ...opts,
+  });
+}
+
+async function importsOf(source: string): Promise<number[]> {
+  const r = await database.pool.query<{ rows: number }>(
+    `select i.rows from hr_imports i join hr_sources s on s.id = i.source_id where s.name = $1
+     order by i.created_at, i.rows`,
+    [source],
+  );
+  return r.rows.map((x) => x.rows);
+}
+
+async function stored(source: string): Promise<Record<string, string | null>> {
+  const r = await database.pool.query<{ employee_id: string; manager_employee_id: string | null }>(
+    `select p.employee_id, p.manager_employee_id from people p join hr_sources s on s.id = p.source_id
+     where s.name = $1 order by p.employee_id`,
+    [source],
+  );
+  return Object.fromEntries(r.rows.map((x) => [x.employee_id, x.manager_employee_id]));
+}
+
+describe('concurrent pushes to one source', () => {
+  it('share a transaction, and each succeeds or fails on its own', async () => {
+    const s = 'grouped';
+    const refused = new GatehouseError('test_refused', 'the guard says no', { status: 409 });
+    const results = await Promise.allSettled([
+      push(s, 0, person('B0', 'Bea', 'First')),
+      push(s, 1, person('M1', 'Mia', 'Manager')),
+      push(s, 2, person('R1', 'Rob', 'Report', { manager_id: 'M1' })), // manager pushed in the same group
+      push(s, 3, person('R2', 'Rae', 'Report', { manager_id: 'NOBODY' })), // refused by the plan
+      push(s, 4, person('R1', 'Roberta', 'Again')), // same employee id as #2: next group, where R1 exists
+      push(s, 5, person('G1', 'Gus', 'Guarded'), {
+        guard: () => Promise.reject(refused),
+      }),
+      push(s, 6, person('Z9', 'Zoë', 'Ångström')),
+    ]);
+    const status = results.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as GatehouseError).code));
+    expect(status).toEqual(['ok', 'ok', 'ok', 'person_invalid', 'person_exists', 'test_refused', 'ok']);
+    expect((results[3] as PromiseRejectedResult).reason.message).toMatch(/NOBODY/);
+    const created = results[6] as PromiseFulfilledResult<Awaited<ReturnType<typeof push>>>;
+    expect(created.value.person).toMatchObject({ employeeId: 'Z9', username: 'zoe.angstrom' });
+    expect(created.value.events.map((e) => e.type)).toEqual(['joiner']);
+    // One transaction for B0, one for M1, R1 and Z9 (the refused ones left nothing), none for the second R1.
+    expect(await importsOf(s)).toEqual([1, 3]);
+    expect(await stored(s)).toEqual({ B0: null, M1: null, R1: 'M1', Z9: null });
+    // Each audit event carries its own request's correlation id, in one verifiable chain.
+    const audit = await database.pool.query<{ correlation_id: string; reason: string }>(
+      `select a.correlation_id, a.reason from audit_events a join people p on p.id::text = a.subject_id
+       where a.action = 'person.created' and p.employee_id in ('M1', 'R1', 'Z9') order by p.employee_id`,
+    );
+    expect(audit.rows.map((r) => r.correlation_id)).toEqual(['req-1', 'req-2', 'req-6']);
+    expect(audit.rows[0]!.reason).not.toMatch(/row/);
+    expect((await verifyChain(database)).ok).toBe(true);
+  });
+
+  it('apply a group again one push at a time when it fails as a whole, so only the push at fault fails', async () => {
+    const s = 'retried';
+    const results = await Promise.allSettled([
+      push(s, 0, person('A0', 'Ann', 'First')),
+      push(s, 1, person('A1', 'Ada', 'Fine')),
+      push(s, 2, person('A2', 'Abe', 'Broken'), {
+        after: async (tx) => {
+          await tx.client.query('select 1/0'); // fails the transaction, not just this push
+        },
+      }),
+      push(s, 3, person('A3', 'Amy', 'Fine')),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect(String((results[2] as PromiseRejectedResult).reason)).toMatch(/division by zero/);
+    expect(await stored(s)).toEqual({ A0: null, A1: null, A3: null });
+    // The failed group left nothing: A1 and A3 were each applied alone afterwards.
+    expect(await importsOf(s)).toEqual([1, 1, 1]);
+    const names = await database.pool.query(
+      `select value from name_registry where value like 'abe.%' or value like 'abe@%'`,
+    );
+    expect(names.rows).toEqual([]);
+  });
+
+  it('make a group check once for all the pushes of a group that name it', async () => {
+    const s = 'checked';
+    const calls: unknown[][] = [];
+    const check: GroupCheck = {
+      run: (_tx, _source, args) => {
+        calls.push(args);
+        return Promise.resolve(
+          args.map((a) => (a === 'no' ? new GatehouseError('test_taken', `"${a}" is taken`) : null)),
+        );
+      },
+    };
+    const results = await Promise.allSettled([
+      push(s, 0, person('C0', 'Cy', 'Zero'), { check: { by: check, arg: 'first' } }),
+      push(s, 1, person('C1', 'Cy', 'One'), { check: { by: check, arg: 'yes' } }),
+      push(s, 2, person('C2', 'Cy', 'Two'), { check: { by: check, arg: 'no' } }),
+      push(s, 3, person('C3', 'Cy', 'Three'), { check: { by: check, arg: 'also' }, keys: ['k'] }),
+      push(s, 4, person('C4', 'Cy', 'Four'), { check: { by: check, arg: 'later' }, keys: ['k'] }),
+    ]);
+    expect(calls).toEqual([['first'], ['yes', 'no', 'also'], ['later']]);
+    expect(results.map((r) => r.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+      'fulfilled',
+    ]);
+    expect((results[2] as PromiseRejectedResult).reason).toMatchObject({ code: 'test_taken' });
+    expect(Object.keys(await stored(s))).toEqual(['C0', 'C1', 'C3', 'C4']);
+  });
+});
