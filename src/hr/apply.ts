@@ -14,6 +14,8 @@ import type { HrSource } from './sources.ts';
 import { PERSONAL_FIELDS, type DetectedEvent, type HrRecord } from './types.ts';
 
 export interface ApplyResult {
+  /** The person each changed input row was applied to, by row number. */
+  personIds: Map<number, string>;
   created: number;
   updated: number;
   events: number;
@@ -107,10 +109,10 @@ export async function applyPlan(
   importId: string,
 ): Promise<ApplyResult> {
   const now = ctx.clock.now();
+  const changes = plan.changes.filter((c) => c.record !== null || c.before !== null);
   // A bulk import merges thousands of trigram entries into the search index: with more sort memory the GIN
   // pending-list cleanup works in a few large sorted batches instead of many small ones.
-  await tx.client.query(`set local work_mem = '128MB'`);
-  const changes = plan.changes.filter((c) => c.record !== null || c.before !== null);
+  if (changes.length >= 1000) await tx.client.query(`set local work_mem = '128MB'`);
   const ids = new Map<PersonChange, string>();
   for (const c of changes) ids.set(c, c.before?.id ?? ctx.ids());
 
@@ -392,7 +394,10 @@ export async function applyPlan(
     )
     .map((c) => ids.get(c)!);
   const duplicatesFlagged = await flagDuplicates(tx, newIds, now, ctx.ids);
+  const personIds = new Map<number, string>();
+  for (const c of changes) if (c.row !== null) personIds.set(c.row, ids.get(c)!);
   return {
+    personIds,
     created,
     updated: updatedCount + gone.length,
     events: eventRows.length,

@@ -233,30 +233,40 @@ async function applyPushes(tx: Tx, group: Pending[]): Promise<Outcome[]> {
       refuse(p, e);
     }
   }
-  const checks = Map.groupBy(
-    live.filter((p) => p.opts.check),
-    (p) => p.opts.check!.by,
-  );
-  for (const [check, pushes] of checks) {
-    const refusals = await check.run(
-      tx,
-      source.id,
-      pushes.map((p) => p.opts.check!.arg),
-    );
-    pushes.forEach((p, i) => {
-      const refusal = refusals[i];
-      if (refusal) refuse(p, refusal);
-    });
-  }
-  live = live.filter((p) => !outcome.has(p));
-  // Only these people and their managers are looked up (the brake, which counts a source, is not for pushes).
-  const known = await loadKnownFor(tx.client, source.id, [
-    ...new Set(
-      live.flatMap((p) =>
-        p.record.managerId ? [p.record.employeeId, p.record.managerId] : [p.record.employeeId],
+  // The group checks, who exists, and the naming policy: sent back to back (one connection runs them in turn).
+  const checks = [
+    ...Map.groupBy(
+      live.filter((p) => p.opts.check),
+      (p) => p.opts.check!.by,
+    ),
+  ];
+  const [refusals, known, naming] = await Promise.all([
+    Promise.all(
+      checks.map(([check, pushes]) =>
+        check.run(
+          tx,
+          source.id,
+          pushes.map((p) => p.opts.check!.arg),
+        ),
       ),
     ),
+    // Only these people and their managers are looked up (the brake, which counts a source, is not for pushes).
+    loadKnownFor(tx.client, source.id, [
+      ...new Set(
+        live.flatMap((p) =>
+          p.record.managerId ? [p.record.employeeId, p.record.managerId] : [p.record.employeeId],
+        ),
+      ),
+    ]),
+    getNamingPolicy(tx),
   ]);
+  checks.forEach(([, pushes], c) =>
+    pushes.forEach((p, i) => {
+      const refusal = refusals[c]![i];
+      if (refusal) refuse(p, refusal);
+    }),
+  );
+  live = live.filter((p) => !outcome.has(p));
   live = live.filter((p) => {
     const existing = known.get(p.record.employeeId);
     if (p.opts.expect !== 'new' || !existing) return true;
@@ -305,42 +315,40 @@ async function applyPushes(tx: Tx, group: Pending[]): Promise<Outcome[]> {
   }
   if (plan) {
     const importId = ctx.ids();
-    await tx.client.query(
-      `insert into hr_imports (id, source_id, origin, rows, state, summary, created_by, created_at, applied_at, decided_by)
-       values ($1, $2, 'api', $3, 'applied', $4, $5, $6, $6, $5)`,
-      [
-        importId,
-        source.id,
-        live.length,
-        JSON.stringify({ rows: live.length, events: plan.events }),
-        `${ctx.actor.type}:${ctx.actor.name ?? ctx.actor.id}`,
-        now,
-      ],
-    );
     const pushes = live;
-    await applyPlan(
-      tx,
-      ctx,
-      {
-        jobs: deps.jobs,
-        naming: await getNamingPolicy(tx),
-        correlationOf: (row) => pushes[row - 1]?.ctx.correlationId,
-      },
-      source,
-      plan,
-      importId,
+    const [, applied] = await Promise.all([
+      tx.client.query(
+        `insert into hr_imports (id, source_id, origin, rows, state, summary, created_by, created_at, applied_at, decided_by)
+         values ($1, $2, 'api', $3, 'applied', $4, $5, $6, $6, $5)`,
+        [
+          importId,
+          source.id,
+          live.length,
+          JSON.stringify({ rows: live.length, events: plan.events }),
+          `${ctx.actor.type}:${ctx.actor.name ?? ctx.actor.id}`,
+          now,
+        ],
+      ),
+      applyPlan(
+        tx,
+        ctx,
+        { jobs: deps.jobs, naming, correlationOf: (row) => pushes[row - 1]?.ctx.correlationId },
+        source,
+        plan,
+        importId,
+      ),
+    ]);
+    // A push that changed nothing is the person it names, as stored.
+    const idOf = (p: Pending, i: number) =>
+      applied.personIds.get(i + 1) ?? known.get(p.record.employeeId)!.id;
+    for (const [i, p] of live.entries()) await p.opts.after?.(tx, idOf(p, i));
+    const rows = await getPersonRows(
+      tx.client,
+      live.map((p, i) => idOf(p, i)),
     );
-    const stored = await tx.client.query<{ id: string; employee_id: string }>(
-      `select id, employee_id from people where source_id = $1 and employee_id = any($2::text[])
-         and merged_into is null`,
-      [source.id, live.map((p) => p.record.employeeId)],
-    );
-    const idOf = new Map(stored.rows.map((r) => [r.employee_id, r.id]));
-    for (const p of live) await p.opts.after?.(tx, idOf.get(p.record.employeeId)!);
-    const rows = await getPersonRows(tx.client, [...idOf.values()]);
     const eventsOf = new Map(plan.changes.map((c) => [c.row, c.events]));
     live.forEach((p, i) => {
-      const row = rows.get(idOf.get(p.record.employeeId)!);
+      const row = rows.get(idOf(p, i));
       if (!row) throw new Error(`pushed person ${p.record.employeeId} was not stored`);
       outcome.set(p, { ok: true, result: { person: viewOf(row, true), events: eventsOf.get(i + 1) ?? [] } });
     });

@@ -193,6 +193,7 @@ async function loadVariants(
   into: Availability,
   batch: ReadonlySet<string>,
 ): Promise<void> {
+  const reads: Promise<void>[] = [];
   for (const kind of ['username', 'email'] as const) {
     const all = [...lookups[kind].prefixes];
     const wanted = lookups[kind].keys;
@@ -202,7 +203,7 @@ async function loadVariants(
       // "C" order) holds them, with a few neighbours that are filtered out below. The lateral subquery (kept apart
       // by "offset 0") holds the plan to one probe per prefix whatever the statistics say: with a freshly filled,
       // not yet analysed registry PostgreSQL would otherwise scan every row of the kind.
-      const r = await db.db.execute<{ value: string; person_id: string; reusable: boolean }>(sql`
+      const read = db.db.execute<{ value: string; person_id: string; reusable: boolean }>(sql`
         select r.value, r.person_id, coalesce(r.reusable_after <= ${now}, false) as reusable
         from unnest(${sql.param(prefixes)}::text[]) as k(prefix)
         cross join lateral (
@@ -210,11 +211,17 @@ async function loadVariants(
           where kind = ${kind} and value >= k.prefix collate "C" and value < (k.prefix || 'A') collate "C"
           offset 0
         ) as r`);
-      for (const row of r.rows)
-        if (wanted.has(indexKey(row.value)))
-          into.load(kind, row.value, { personId: row.person_id, reusable: row.reusable }, batch);
+      // Every read is sent at once (the connection runs them in turn); each is taken in as it comes back.
+      reads.push(
+        read.then((r) => {
+          for (const row of r.rows)
+            if (wanted.has(indexKey(row.value)))
+              into.load(kind, row.value, { personId: row.person_id, reusable: row.reusable }, batch);
+        }),
+      );
     }
   }
+  await Promise.all(reads);
 }
 
 /**
@@ -357,9 +364,9 @@ export async function allocateNames(
       keysOf('email', b.emailLocal, policy, keys.email);
     }
   }
-  await lock(tx);
   const av = new Availability(policy);
-  await loadVariants(tx, keys, now, av, batch);
+  // Sent back to back (one connection runs them in order): the registry is read only once the lock is held.
+  await Promise.all([lock(tx), loadVariants(tx, keys, now, av, batch)]);
   const fresh: Reservation = { usernames: [], emailLocals: [], personIds: [] };
   const existing: Reservation = { usernames: [], emailLocals: [], personIds: [] };
   for (let i = 0; i < people.length; i++) {
