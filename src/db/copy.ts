@@ -19,8 +19,10 @@ export function copyText(v: CopyValue): string {
 }
 
 /**
- * Load rows into `table` with COPY FROM STDIN on the given client (so it joins the caller's transaction). Table
- * and column names are identifiers written by our code, never user input; they are quoted anyway.
+ * Load rows into `table` on the given client (so it joins the caller's transaction): up to `SMALL_ROWS` rows held
+ * in memory with one INSERT (one round trip: a few people pushed together), more with COPY FROM STDIN, streamed in
+ * 256 KiB chunks (two round trips, but the fastest way to load thousands). Table and column names are identifiers
+ * written by our code, never user input; they are quoted anyway.
  */
 export async function copyRows(
   client: pg.PoolClient | pg.Client,
@@ -28,53 +30,31 @@ export async function copyRows(
   columns: readonly string[],
   rows: Iterable<readonly CopyValue[]> | AsyncIterable<readonly CopyValue[]>,
 ): Promise<void> {
-  const ident = (n: string) => `"${n.replace(/"/g, '""')}"`;
-  const sql = `COPY ${ident(table)} (${columns.map(ident).join(', ')}) FROM STDIN`;
-  const stream = client.query(copyFrom(sql));
-  const line = (r: readonly CopyValue[]) => r.map(copyText).join('\t') + '\n';
-  // Rows in memory that come to little text (a few people pushed together): written in one piece, without the
-  // stream pipeline's per-chunk turns of the event loop.
+  const cols = columns.map(ident).join(', ');
+  let source = rows;
   if (Symbol.iterator in rows) {
     const it = rows[Symbol.iterator]();
-    let text = '';
-    try {
-      for (let r = it.next(); !r.done; r = it.next()) {
-        text += line(r.value);
-        if (text.length > SMALL_COPY) {
-          const rest = (function* () {
-            for (let n = it.next(); !n.done; n = it.next()) yield n.value;
-          })();
-          await pipeline(Readable.from(chunks(rest, text)), stream);
-          return;
-        }
+    const head: (readonly CopyValue[])[] = [];
+    for (;;) {
+      const r = it.next();
+      if (r.done) {
+        if (head.length === 0) return;
+        await insertRows(client, table, columns, head);
+        return;
       }
-    } catch (e) {
-      // A row that cannot be written: the COPY is abandoned (CopyFail), so the connection is free for ROLLBACK.
-      if (!stream.destroyed)
-        await new Promise<void>((resolve) => {
-          // The server's answer to the CopyFail ("COPY … canceled") is expected: the caller gets its own error.
-          stream.once('error', () => resolve());
-          stream.once('close', () => resolve());
-          stream.destroy(e as Error);
-        });
-      throw e;
+      head.push(r.value);
+      if (head.length > SMALL_ROWS) break;
     }
-    await new Promise<void>((resolve, reject) => {
-      stream.on('error', reject);
-      stream.on('finish', resolve);
-      stream.end(text);
-    });
-    return;
+    source = (function* () {
+      yield* head;
+      for (let n = it.next(); !n.done; n = it.next()) yield n.value;
+    })();
   }
-  await pipeline(Readable.from(chunks(rows, '')), stream);
-
-  async function* chunks(
-    from: Iterable<readonly CopyValue[]> | AsyncIterable<readonly CopyValue[]>,
-    first: string,
-  ) {
-    let chunk = first;
-    for await (const r of from) {
-      chunk += line(r);
+  const stream = client.query(copyFrom(`COPY ${ident(table)} (${cols}) FROM STDIN`));
+  async function* lines() {
+    let chunk = '';
+    for await (const r of source) {
+      chunk += r.map(copyText).join('\t') + '\n';
       if (chunk.length > 256 * 1024) {
         yield chunk;
         chunk = '';
@@ -82,7 +62,54 @@ export async function copyRows(
     }
     if (chunk) yield chunk;
   }
+  await pipeline(Readable.from(lines()), stream);
 }
 
-/** Text up to this size is written at once; a larger load is streamed in 256 KiB chunks. */
-const SMALL_COPY = 64 * 1024;
+/** A quoted identifier (table and column names are ours, never user input). */
+function ident(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** Rows in memory up to this many are inserted with one statement; more are loaded with COPY. */
+const SMALL_ROWS = 200;
+
+/** Column types by table name: what an INSERT of text values casts each to (looked up once per process). */
+const columnTypes = new Map<string, Map<string, string>>();
+
+/**
+ * One INSERT of rows given as text, each column an array parameter cast to the column's type: the values are
+ * converted by the types' input functions exactly as COPY converts them (dates as ISO text, objects as JSON).
+ */
+async function insertRows(
+  client: pg.PoolClient | pg.Client,
+  table: string,
+  columns: readonly string[],
+  rows: (readonly CopyValue[])[],
+): Promise<void> {
+  let types = columnTypes.get(table);
+  if (!types || columns.some((c) => !types!.has(c))) {
+    const r = await client.query<{ name: string; type: string }>(
+      `select attname as name, format_type(atttypid, atttypmod) as type from pg_attribute
+        where attrelid = $1::regclass and attnum > 0 and not attisdropped`,
+      [ident(table)],
+    );
+    types = new Map(r.rows.map((x) => [x.name, x.type]));
+    columnTypes.set(table, types);
+  }
+  const known = types;
+  const values = columns.map((_, i) =>
+    rows.map((row) => {
+      const v = row[i];
+      if (v === null || v === undefined) return null;
+      if (typeof v === 'string') return v;
+      if (v instanceof Date) return v.toISOString();
+      return typeof v === 'object' ? JSON.stringify(v) : String(v);
+    }),
+  );
+  await client.query(
+    `insert into ${ident(table)} (${columns.map(ident).join(', ')})
+     select ${columns.map((c, i) => `x.c${i}::${known.get(c)}`).join(', ')}
+     from unnest(${columns.map((_, i) => `$${i + 1}::text[]`).join(', ')}) as x(${columns.map((_, i) => `c${i}`).join(', ')})`,
+    values,
+  );
+}
