@@ -83,14 +83,10 @@ export async function appendAudit(
 ): Promise<AuditEvent[]> {
   const list = Array.isArray(inputs) ? inputs : [inputs];
   if (list.length === 0) return [];
-  // Sent back to back: the connection runs them in order, so the head is read (with a fresh snapshot) only once the
-  // lock is held, with no wait between the two for this process's event loop.
-  const [, head] = await Promise.all([
-    tx.client.query('select pg_advisory_xact_lock($1)', [CHAIN_LOCK]),
-    tx.client.query<{ seq: number; hash: string }>(
-      'select seq, hash from audit_events order by seq desc limit 1',
-    ),
-  ]);
+  await tx.client.query('select pg_advisory_xact_lock($1)', [CHAIN_LOCK]);
+  const head = await tx.client.query<{ seq: number; hash: string }>(
+    'select seq, hash from audit_events order by seq desc limit 1',
+  );
   const genesis = { prevHash: head.rows[0]?.hash ?? GENESIS_HASH, seq: head.rows[0]?.seq ?? 0 };
   const occurredAt = new Date(ctx.clock.now().getTime()); // ms precision, stored as timestamptz(3)
   const personalRows: (typeof auditPersonalValues.$inferInsert)[] = [];

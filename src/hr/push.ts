@@ -233,40 +233,30 @@ async function applyPushes(tx: Tx, group: Pending[]): Promise<Outcome[]> {
       refuse(p, e);
     }
   }
-  // The group checks, who exists, and the naming policy: sent back to back (one connection runs them in turn).
-  const checks = [
-    ...Map.groupBy(
-      live.filter((p) => p.opts.check),
-      (p) => p.opts.check!.by,
-    ),
-  ];
-  const [refusals, known, naming] = await Promise.all([
-    Promise.all(
-      checks.map(([check, pushes]) =>
-        check.run(
-          tx,
-          source.id,
-          pushes.map((p) => p.opts.check!.arg),
-        ),
-      ),
-    ),
-    // Only these people and their managers are looked up (the brake, which counts a source, is not for pushes).
-    loadKnownFor(tx.client, source.id, [
-      ...new Set(
-        live.flatMap((p) =>
-          p.record.managerId ? [p.record.employeeId, p.record.managerId] : [p.record.employeeId],
-        ),
-      ),
-    ]),
-    getNamingPolicy(tx),
-  ]);
-  checks.forEach(([, pushes], c) =>
+  // The group checks: one call each for all the pushes that name it.
+  for (const [check, pushes] of Map.groupBy(
+    live.filter((p) => p.opts.check),
+    (p) => p.opts.check!.by,
+  )) {
+    const refusals = await check.run(
+      tx,
+      source.id,
+      pushes.map((p) => p.opts.check!.arg),
+    );
     pushes.forEach((p, i) => {
-      const refusal = refusals[c]![i];
+      const refusal = refusals[i];
       if (refusal) refuse(p, refusal);
-    }),
-  );
+    });
+  }
   live = live.filter((p) => !outcome.has(p));
+  // Only these people and their managers are looked up (the brake, which counts a source, is not for pushes).
+  const known = await loadKnownFor(tx.client, source.id, [
+    ...new Set(
+      live.flatMap((p) =>
+        p.record.managerId ? [p.record.employeeId, p.record.managerId] : [p.record.employeeId],
+      ),
+    ),
+  ]);
   live = live.filter((p) => {
     const existing = known.get(p.record.employeeId);
     if (p.opts.expect !== 'new' || !existing) return true;
@@ -316,28 +306,30 @@ async function applyPushes(tx: Tx, group: Pending[]): Promise<Outcome[]> {
   if (plan) {
     const importId = ctx.ids();
     const pushes = live;
-    const [, applied] = await Promise.all([
-      tx.client.query(
-        `insert into hr_imports (id, source_id, origin, rows, state, summary, created_by, created_at, applied_at, decided_by)
-         values ($1, $2, 'api', $3, 'applied', $4, $5, $6, $6, $5)`,
-        [
-          importId,
-          source.id,
-          live.length,
-          JSON.stringify({ rows: live.length, events: plan.events }),
-          `${ctx.actor.type}:${ctx.actor.name ?? ctx.actor.id}`,
-          now,
-        ],
-      ),
-      applyPlan(
-        tx,
-        ctx,
-        { jobs: deps.jobs, naming, correlationOf: (row) => pushes[row - 1]?.ctx.correlationId },
-        source,
-        plan,
+    await tx.client.query(
+      `insert into hr_imports (id, source_id, origin, rows, state, summary, created_by, created_at, applied_at, decided_by)
+       values ($1, $2, 'api', $3, 'applied', $4, $5, $6, $6, $5)`,
+      [
         importId,
-      ),
-    ]);
+        source.id,
+        live.length,
+        JSON.stringify({ rows: live.length, events: plan.events }),
+        `${ctx.actor.type}:${ctx.actor.name ?? ctx.actor.id}`,
+        now,
+      ],
+    );
+    const applied = await applyPlan(
+      tx,
+      ctx,
+      {
+        jobs: deps.jobs,
+        naming: await getNamingPolicy(tx),
+        correlationOf: (row) => pushes[row - 1]?.ctx.correlationId,
+      },
+      source,
+      plan,
+      importId,
+    );
     // A push that changed nothing is the person it names, as stored.
     const idOf = (p: Pending, i: number) =>
       applied.personIds.get(i + 1) ?? known.get(p.record.employeeId)!.id;

@@ -193,35 +193,34 @@ async function loadVariants(
   into: Availability,
   batch: ReadonlySet<string>,
 ): Promise<void> {
-  const reads: Promise<void>[] = [];
-  for (const kind of ['username', 'email'] as const) {
-    const all = [...lookups[kind].prefixes];
-    const wanted = lookups[kind].keys;
-    for (let i = 0; i < all.length; i += LOOKUP_CHUNK) {
-      const prefixes = all.slice(i, i + LOOKUP_CHUNK);
-      // A candidate is its prefix followed by digits, "@" or nothing: one range of the primary key (value is in
-      // "C" order) holds them, with a few neighbours that are filtered out below. The lateral subquery (kept apart
-      // by "offset 0") holds the plan to one probe per prefix whatever the statistics say: with a freshly filled,
-      // not yet analysed registry PostgreSQL would otherwise scan every row of the kind.
-      const read = db.db.execute<{ value: string; person_id: string; reusable: boolean }>(sql`
-        select r.value, r.person_id, coalesce(r.reusable_after <= ${now}, false) as reusable
-        from unnest(${sql.param(prefixes)}::text[]) as k(prefix)
-        cross join lateral (
-          select value, person_id, reusable_after from name_registry
-          where kind = ${kind} and value >= k.prefix collate "C" and value < (k.prefix || 'A') collate "C"
-          offset 0
-        ) as r`);
-      // Every read is sent at once (the connection runs them in turn); each is taken in as it comes back.
-      reads.push(
-        read.then((r) => {
-          for (const row of r.rows)
-            if (wanted.has(indexKey(row.value)))
-              into.load(kind, row.value, { personId: row.person_id, reusable: row.reusable }, batch);
-        }),
-      );
-    }
+  // Both kinds in one read (chunked for a bulk import): the prefixes of each, with their kind.
+  const all = (['username', 'email'] as const).flatMap((kind) =>
+    [...lookups[kind].prefixes].map((prefix) => [kind, prefix] as const),
+  );
+  for (let i = 0; i < all.length; i += LOOKUP_CHUNK) {
+    const chunk = all.slice(i, i + LOOKUP_CHUNK);
+    // A candidate is its prefix followed by digits, "@" or nothing: one range of the primary key (value is in "C"
+    // order) holds them, with a few neighbours that are filtered out below. The lateral subquery (kept apart by
+    // "offset 0") holds the plan to one probe per prefix whatever the statistics say: with a freshly filled, not
+    // yet analysed registry PostgreSQL would otherwise scan every row of the kind.
+    const r = await db.db.execute<{
+      kind: NameKind;
+      value: string;
+      person_id: string;
+      reusable: boolean;
+    }>(sql`
+      select k.kind, r.value, r.person_id, coalesce(r.reusable_after <= ${now}, false) as reusable
+      from unnest(${sql.param(chunk.map((c) => c[0]))}::text[], ${sql.param(chunk.map((c) => c[1]))}::text[])
+        as k(kind, prefix)
+      cross join lateral (
+        select value, person_id, reusable_after from name_registry
+        where kind = k.kind and value >= k.prefix collate "C" and value < (k.prefix || 'A') collate "C"
+        offset 0
+      ) as r`);
+    for (const row of r.rows)
+      if (lookups[row.kind].keys.has(indexKey(row.value)))
+        into.load(row.kind, row.value, { personId: row.person_id, reusable: row.reusable }, batch);
   }
-  await Promise.all(reads);
 }
 
 /**
@@ -365,8 +364,8 @@ export async function allocateNames(
     }
   }
   const av = new Availability(policy);
-  // Sent back to back (one connection runs them in order): the registry is read only once the lock is held.
-  await Promise.all([lock(tx), loadVariants(tx, keys, now, av, batch)]);
+  await lock(tx);
+  await loadVariants(tx, keys, now, av, batch);
   const fresh: Reservation = { usernames: [], emailLocals: [], personIds: [] };
   const existing: Reservation = { usernames: [], emailLocals: [], personIds: [] };
   for (let i = 0; i < people.length; i++) {
