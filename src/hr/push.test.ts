@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyChain } from '../audit/index.ts';
+import type { Tx } from '../db/pool.ts';
 import { Jobs } from '../jobs/index.ts';
 import { GatehouseError } from '../kit/errors.ts';
 import { silentLogger } from '../kit/log.ts';
@@ -119,6 +120,26 @@ describe('concurrent pushes to one source', () => {
       `select value from name_registry where value like 'abe.%' or value like 'abe@%'`,
     );
     expect(names.rows).toEqual([]);
+  });
+
+  it("refuse a push whose guard failed a statement with the guard's own error, alone or in a group", async () => {
+    const s = 'guard-failed';
+    const guard = async (tx: Tx) => {
+      try {
+        await tx.client.query('select 1/0');
+      } catch (e) {
+        throw new GatehouseError('test_guard', 'could not check', { cause: e });
+      }
+    };
+    const results = await Promise.allSettled([
+      push(s, 0, person('H0', 'Hal', 'Alone'), { guard }),
+      push(s, 1, person('H1', 'Hal', 'Fine')),
+      push(s, 2, person('H2', 'Hal', 'Grouped'), { guard }),
+      push(s, 3, person('H3', 'Hal', 'Also')),
+    ]);
+    const status = results.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as GatehouseError).code));
+    expect(status).toEqual(['test_guard', 'ok', 'test_guard', 'ok']);
+    expect(Object.keys(await stored(s))).toEqual(['H1', 'H3']);
   });
 
   it('make a group check once for all the pushes of a group that name it', async () => {

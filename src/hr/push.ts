@@ -233,6 +233,9 @@ async function applyPushes(tx: Tx, group: Pending[]): Promise<Outcome[]> {
       refuse(p, e);
     }
   }
+  // Nothing left to apply: no more statements (a guard's failed one may have ended the transaction).
+  const settled = () => group.map((p) => outcome.get(p)!);
+  if (!live.length) return settled();
   // The group checks: one call each for all the pushes that name it.
   for (const [check, pushes] of Map.groupBy(
     live.filter((p) => p.opts.check),
@@ -249,6 +252,7 @@ async function applyPushes(tx: Tx, group: Pending[]): Promise<Outcome[]> {
     });
   }
   live = live.filter((p) => !outcome.has(p));
+  if (!live.length) return settled();
   // Only these people and their managers are looked up (the brake, which counts a source, is not for pushes).
   const known = await loadKnownFor(tx.client, source.id, [
     ...new Set(
@@ -345,7 +349,7 @@ async function applyPushes(tx: Tx, group: Pending[]): Promise<Outcome[]> {
       outcome.set(p, { ok: true, result: { person: viewOf(row, true), events: eventsOf.get(i + 1) ?? [] } });
     });
   }
-  return group.map((p) => outcome.get(p)!);
+  return settled();
 }
 
 export function createPerson(deps: ImportDeps, ctx: CommandContext, source: string, input: PersonInput) {
