@@ -266,7 +266,8 @@ interface UserWrite {
 
 async function writeUser(call: ScimCall, w: UserWrite): Promise<string> {
   writable(call);
-  if (typeof w.user.userName !== 'string' || w.user.userName.trim() === '')
+  const userName = w.user.userName;
+  if (typeof userName !== 'string' || userName.trim() === '')
     throw scimError(400, 'invalidValue', 'userName is required and cannot be empty', 'userName');
   const now = call.ctx.clock.now();
   let personId = '';
@@ -292,7 +293,7 @@ async function writeUser(call: ScimCall, w: UserWrite): Promise<string> {
     await pushPerson(call.deps, call.ctx, call.client.source, input, {
       expect: w.expect,
       // Two writes of one userName are never grouped in one transaction: the second's check sees the first.
-      keys: typeof w.user.userName === 'string' ? [`scim-username:${w.user.userName.toLowerCase()}`] : [],
+      keys: [`scim-username:${userName.toLowerCase()}`],
       ...(current
         ? {
             guard: async (tx: Tx) => {
@@ -308,9 +309,7 @@ async function writeUser(call: ScimCall, w: UserWrite): Promise<string> {
             },
           }
         : {}),
-      ...(typeof w.user.userName === 'string'
-        ? { check: { by: USERNAME_CHECK, arg: { userName: w.user.userName, self: w.current?.id ?? null } } }
-        : {}),
+      check: { by: USERNAME_CHECK, arg: { userName, self: current?.id ?? null } },
       after: async (tx, id) => {
         personId = id;
         await w.after?.(tx, id);
