@@ -14,7 +14,7 @@
  * answer is counted and reported, and a GET that does not find its user fails the bench.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, chmodSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +28,7 @@ import { createLogger, silentLogger } from '../src/kit/log.ts';
 import { ALL_QUEUES } from '../src/runtime/queues.ts';
 import { createToken } from '../src/tokens/index.ts';
 import { cleanEnv, gatehouse } from '../src/testing/processes.ts';
+import { processTreeCpuSeconds } from './support.ts';
 import type { BenchOptions, BenchResult, MethodFigures } from './types.ts';
 
 const DEFAULT_ROWS = 100_000;
@@ -84,12 +85,51 @@ function freePort(): Promise<number> {
 
 type Request = autocannon.Request;
 
+/** The processes whose CPU time is counted per request: the server, PostgreSQL (postmaster and backends). */
+interface CpuProbe {
+  serverPid: number | undefined;
+  postgresPid: number | undefined;
+}
+
+type LoadFigures = MethodFigures & {
+  p50Ms: number;
+  p99Ms: number;
+  non2xx: number;
+  errors: number;
+  /**
+   * CPU ms per request: the server process, PostgreSQL, this process (autocannon); of the whole machine, time idle,
+   * in interrupts (softirq: the loopback network's work) and stolen by the hypervisor.
+   */
+  serverCpuMs?: number;
+  postgresCpuMs?: number;
+  clientCpuMs?: number;
+  idleCpuMs?: number;
+  softirqCpuMs?: number;
+  stolenCpuMs?: number;
+};
+
+function cpuNow(probe: CpuProbe) {
+  const idle = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  const client = process.cpuUsage();
+  return {
+    server: processTreeCpuSeconds(probe.serverPid),
+    postgres: processTreeCpuSeconds(probe.postgresPid),
+    client: (client.user + client.system) / 1e6,
+    // Of all CPUs (USER_HZ = 100): idle + iowait, irq + softirq, steal.
+    idle: (Number(idle[4]) + Number(idle[5])) / 100,
+    softirq: (Number(idle[6]) + Number(idle[7])) / 100,
+    stolen: Number(idle[8]) / 100,
+  };
+}
+
 async function load(
   url: string,
+  probe: CpuProbe,
   requests: Request[],
   check?: (status: number, body: string) => string | undefined,
-): Promise<MethodFigures & { p50Ms: number; p99Ms: number; non2xx: number; errors: number }> {
+): Promise<LoadFigures> {
   const problems: string[] = [];
+  const cpu0 = cpuNow(probe);
   const result = await autocannon({
     url,
     connections: CONNECTIONS,
@@ -104,8 +144,19 @@ async function load(
         }))
       : requests,
   });
+  const cpu1 = cpuNow(probe);
   if (problems.length) throw new Error(`responses failed their check: ${problems.join(' | ')}`);
   const total = result.requests.total;
+  const perRequest = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined || !total ? NaN : Math.round(((b - a) * 1e6) / total) / 1000;
+  const cpuMs = {
+    serverCpuMs: perRequest(cpu0.server, cpu1.server),
+    postgresCpuMs: perRequest(cpu0.postgres, cpu1.postgres),
+    clientCpuMs: perRequest(cpu0.client, cpu1.client),
+    idleCpuMs: perRequest(cpu0.idle, cpu1.idle),
+    softirqCpuMs: perRequest(cpu0.softirq, cpu1.softirq),
+    stolenCpuMs: perRequest(cpu0.stolen, cpu1.stolen),
+  };
   return {
     rows: total,
     seconds: result.duration,
@@ -114,6 +165,7 @@ async function load(
     p99Ms: result.latency.p99,
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
+    ...(Object.values(cpuMs).every(Number.isFinite) ? cpuMs : {}),
   };
 }
 
@@ -187,6 +239,7 @@ export default async function scimBench({ rows, log }: BenchOptions): Promise<Be
     );
     await serve.waitFor(/running at|listening/i, 60_000);
     const url = `http://127.0.0.1:${port}`;
+    const cpuProbe: CpuProbe = { serverPid: serve.child.pid, postgresPid: server.pid };
     const auth = { authorization: `Bearer ${token}` };
     const pick = () => people.rows[Math.floor(Math.random() * people.rows.length)]!;
 
@@ -198,13 +251,14 @@ export default async function scimBench({ rows, log }: BenchOptions): Promise<Be
       requests: [{ method: 'GET', path: `/scim/v2/Users/${pick().id}`, headers: auth }],
     });
 
-    const baseline = await load(url, [{ method: 'GET', path: '/healthz' }], (s) =>
+    const baseline = await load(url, cpuProbe, [{ method: 'GET', path: '/healthz' }], (s) =>
       s === 200 ? undefined : `healthz ${s}`,
     );
     log(`baseline GET /healthz: ${baseline.rowsPerSecond.toLocaleString()} req/s, p99 ${baseline.p99Ms} ms`);
 
     const filteredGet = await load(
       url,
+      cpuProbe,
       [
         {
           method: 'GET',
@@ -228,6 +282,7 @@ export default async function scimBench({ rows, log }: BenchOptions): Promise<Be
 
     const getById = await load(
       url,
+      cpuProbe,
       [
         {
           method: 'GET',
@@ -252,6 +307,7 @@ export default async function scimBench({ rows, log }: BenchOptions): Promise<Be
       : undefined;
     const create = await load(
       url,
+      cpuProbe,
       [
         {
           method: 'POST',

@@ -250,6 +250,34 @@ describe('Users are people, through the HR pipeline', () => {
     expect(bad.json()).toMatchObject({ scimType: 'invalidFilter' });
   });
 
+  it('gives a filtered list its true total on every page: full, partial, past the end, and count=0', async () => {
+    const total = (await scim('workday', 'GET', '/Users?count=0')).json().totalResults as number;
+    expect(total).toBeGreaterThanOrEqual(3);
+    const all = encodeURIComponent('userName pr');
+    const pageOf = async (query: string) => {
+      const r = await scim('workday', 'GET', `/Users?filter=${all}&${query}`);
+      expect(r.statusCode).toBe(200);
+      const b = r.json();
+      return [b.totalResults, b.startIndex, b.itemsPerPage, b.Resources?.length ?? 0];
+    };
+    // A full page: the total is counted. A partial one: the rows before it plus its own.
+    expect(await pageOf('count=2')).toEqual([total, 1, 2, 2]);
+    expect(await pageOf(`count=${total + 5}`)).toEqual([total, 1, total, total]);
+    expect(await pageOf(`startIndex=${total}&count=2`)).toEqual([total, total, 1, 1]);
+    // Past the end (filtered or not), and no page at all: counted.
+    expect(await pageOf(`startIndex=${total + 10}&count=2`)).toEqual([total, total + 10, 0, 0]);
+    const past = (await scim('workday', 'GET', `/Users?startIndex=${total + 10}&count=2`)).json();
+    expect([past.totalResults, past.itemsPerPage]).toEqual([total, 0]);
+    expect(await pageOf('count=0')).toEqual([total, 1, 0, 0]);
+    // A filter that finds nobody.
+    const none = await scim(
+      'workday',
+      'GET',
+      `/Users?filter=${encodeURIComponent('userName eq "nobody.here"')}`,
+    );
+    expect(none.json()).toMatchObject({ totalResults: 0, itemsPerPage: 0 });
+  });
+
   it('keeps SQL injection attempts as values', async () => {
     for (const f of [
       `userName eq "x\\" or 1=1 --"`,

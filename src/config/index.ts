@@ -100,6 +100,15 @@ const SETTINGS = {
       default: '10',
     },
   ],
+  dbPipelinedReads: [
+    int(0, 16),
+    {
+      env: 'GATEHOUSE_DB_PIPELINED_READS',
+      description:
+        'Connections that carry short reads (SCIM reads) pipelined: many statements at once on each; 0 sends them through the pool, one at a time per connection.',
+      default: '2',
+    },
+  ],
   dbConnectTimeoutMs: [
     int(100, 600_000),
     {

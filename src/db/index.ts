@@ -1,4 +1,5 @@
 export { openDatabase, transaction, waitForDatabase, type Database, type Tx, type Db } from './pool.ts';
+export { openPipelinedReads, type PipelinedReads, type Statements } from './pipeline.ts';
 export { migrate, pendingMigrations, migrationCount } from './migrate.ts';
 export {
   connectDatabase,

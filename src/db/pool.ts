@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import type { Logger } from '../kit/log.ts';
+import { openPipelinedReads, type PipelinedReads } from './pipeline.ts';
 
 // int8 (count(*), bigint ids) as JS number when safe: our bigints (sequence numbers) stay well below 2^53.
 pg.types.setTypeParser(20, (v) => {
@@ -13,6 +14,8 @@ export type Db = NodePgDatabase;
 /** A database handle: the raw pool (for COPY, LISTEN, pg-boss) and a Drizzle query builder over it. */
 export interface Database {
   pool: pg.Pool;
+  /** Single short read statements from many requests at once, pipelined on a few connections (pipeline.ts). */
+  reads: PipelinedReads;
   db: Db;
   url: string;
   close(): Promise<void>;
@@ -26,7 +29,13 @@ export interface Tx {
 
 export function openDatabase(
   url: string,
-  opts: { max?: number; log?: Logger; applicationName?: string } = {},
+  opts: {
+    max?: number;
+    log?: Logger;
+    applicationName?: string;
+    /** Connections for pipelined reads (default 2); 0 sends reads through the pool. */
+    pipelinedReads?: number;
+  } = {},
 ): Database {
   const pool = new pg.Pool({
     connectionString: url,
@@ -38,11 +47,27 @@ export function openDatabase(
   pool.on('error', (err) =>
     opts.log?.warn({ err: err.message }, 'database connection lost; it will be replaced'),
   );
+  const reads: PipelinedReads =
+    opts.pipelinedReads === 0
+      ? {
+          query: (config, values) => pool.query(config as pg.QueryConfig, values),
+          end: async () => undefined,
+        }
+      : openPipelinedReads(url, {
+          connections: opts.pipelinedReads ?? 2,
+          fallback: pool,
+          applicationName: `${opts.applicationName ?? 'gatehouse'}-reads`,
+          ...(opts.log ? { log: opts.log } : {}),
+        });
   return {
     pool,
+    reads,
     db: drizzle(pool),
     url,
-    close: () => pool.end(),
+    close: async () => {
+      await reads.end();
+      await pool.end();
+    },
   };
 }
 

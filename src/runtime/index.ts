@@ -73,6 +73,7 @@ export async function openRuntime(config: Config, opts: OpenRuntimeOptions): Pro
   );
   const database = openDatabase(connection.url, {
     max: config.dbPoolMax,
+    pipelinedReads: config.dbPipelinedReads,
     log,
     applicationName: `gatehouse ${opts.command}`,
   });

@@ -5,11 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
+import type { Statements } from '../db/pipeline.ts';
 import { parseFilter } from './filter.ts';
 import { scimError } from './errors.ts';
 import { SqlParams, compileSql, foldedSql, type Resolve } from './sql.ts';
-
-type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
 
 /**
  * A named (prepared) statement for a query text: each connection parses and plans it once, not per request. The
@@ -76,21 +75,24 @@ function sortSql(table: ResourceTable, sortBy: string, lenient: boolean): string
 }
 
 export async function listRows<R extends pg.QueryResultRow>(
-  db: Queryable,
+  db: Statements,
   table: ResourceTable,
   q: ListQuery,
   opts: ListOptions,
 ): Promise<{ totalResults: number; startIndex: number; rows: R[] }> {
   const params = new SqlParams();
   const where = [table.visible(params)];
-  if (q.filter !== undefined && q.filter.trim() !== '')
-    where.push(compileSql(parseFilter(q.filter, { lenient: opts.lenient }), table.resolve, params));
+  const filter = q.filter?.trim() ? q.filter : undefined;
+  if (filter !== undefined)
+    where.push(compileSql(parseFilter(filter, { lenient: opts.lenient }), table.resolve, params));
   const { startIndex, count } = pageOf(q, opts.maxResults);
   const condition = where.map((w) => `(${w})`).join(' and ');
+  // The condition's values only: the page's limit and offset are added after.
+  const conditionValues = [...params.values];
   const countAll = async () => {
     const total = await db.query<{ n: number }>(
       `select count(*)::int as n from ${table.from} where ${condition}`,
-      params.values,
+      conditionValues,
     );
     return total.rows[0]?.n ?? 0;
   };
@@ -103,12 +105,20 @@ export async function listRows<R extends pg.QueryResultRow>(
     : table.key;
   const limit = params.add(count);
   const offset = params.add(startIndex - 1);
+  const page = `from ${table.from} where ${condition} order by ${order} limit ${limit} offset ${offset}`;
+  if (filter !== undefined) {
+    // A filter mostly finds a few (`userName eq …`, the lookup every client makes): read the page alone. Its total
+    // is then known — the rows before it plus the rows on it — unless the page is full or past the end.
+    const rows = await db.query<R>(prepared(`select ${table.columns} ${page}`, params.values));
+    const n = rows.rows.length;
+    const known = n < count && (n > 0 || startIndex === 1);
+    return { totalResults: known ? startIndex - 1 + n : await countAll(), startIndex, rows: rows.rows };
+  }
   // The page and the total in one round trip: the count is an uncorrelated sub-select (its aliases shadow the outer
   // ones), run once. A page past the end has no row to carry the total, so that case counts apart.
   const rows = await db.query<R & { total_results__: number }>(
     prepared(
-      `select ${table.columns}, (select count(*)::int from ${table.from} where ${condition}) as total_results__
-         from ${table.from} where ${condition} order by ${order} limit ${limit} offset ${offset}`,
+      `select ${table.columns}, (select count(*)::int from ${table.from} where ${condition}) as total_results__ ${page}`,
       params.values,
     ),
   );

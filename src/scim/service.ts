@@ -6,6 +6,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { appendAudit } from '../audit/index.ts';
 import { transaction, type Database, type Tx } from '../db/pool.ts';
+import type { Statements } from '../db/pipeline.ts';
 import { pushPerson, PushErrors, type GroupCheck } from '../hr/push.ts';
 import type { ImportDeps } from '../hr/imports.ts';
 import { ensureSource } from '../hr/sources.ts';
@@ -39,7 +40,7 @@ export interface ScimClient {
 }
 
 export interface ScimCall {
-  deps: ImportDeps & { database: Pick<Database, 'pool' | 'db'> };
+  deps: ImportDeps & { database: Pick<Database, 'pool' | 'db' | 'reads'> };
   ctx: CommandContext;
   client: ScimClient;
   /** Absolute URL of the SCIM root, e.g. https://gatehouse.example.com/scim/v2 */
@@ -62,7 +63,7 @@ function sourceId(call: ScimCall): Promise<string | null> {
   if (call.client.readAll) return Promise.resolve(null);
   let id = sourceIds.get(call);
   if (!id) {
-    id = call.deps.database.pool
+    id = call.deps.database.reads
       .query<{ id: string }>('select id from hr_sources where name = $1', [call.client.source])
       .then((r) => {
         if (r.rows[0]) return r.rows[0].id;
@@ -123,7 +124,7 @@ function userTable(call: ScimCall): ResourceTable {
 }
 
 export async function listUsers(call: ScimCall, q: ListQuery) {
-  const r = await listRows<UserRow>(call.deps.database.pool, userTable(call), q, {
+  const r = await listRows<UserRow>(call.deps.database.reads, userTable(call), q, {
     lenient: lenient(call),
     maxResults: MAX_RESULTS,
   });
@@ -134,7 +135,7 @@ export async function listUsers(call: ScimCall, q: ListQuery) {
   };
 }
 
-async function userRow(db: Pick<Tx['client'], 'query'>, call: ScimCall, id: string) {
+async function userRow(db: Statements, call: ScimCall, id: string) {
   if (!UUID_RE.test(id)) return undefined;
   const params = new SqlParams();
   const r = await db.query<UserRow>(
@@ -149,7 +150,7 @@ async function userRow(db: Pick<Tx['client'], 'query'>, call: ScimCall, id: stri
 }
 
 export async function getUser(call: ScimCall, id: string): Promise<Json> {
-  const row = await userRow(call.deps.database.pool, call, id);
+  const row = await userRow(call.deps.database.reads, call, id);
   if (!row) throw notFound('User', id);
   return userResource(row, call.baseUrl);
 }
@@ -568,7 +569,7 @@ function groupResource(g: GroupRow, members: Member[] | undefined, baseUrl: stri
 
 /** `withMembers: false` when the caller excluded them (`excludedAttributes=members`): big groups stay cheap. */
 export async function listGroups(call: ScimCall, q: ListQuery, withMembers = true) {
-  const r = await listRows<GroupRow>(call.deps.database.pool, groupTable(call), q, {
+  const r = await listRows<GroupRow>(call.deps.database.reads, groupTable(call), q, {
     lenient: lenient(call),
     maxResults: MAX_RESULTS,
   });
@@ -585,7 +586,7 @@ export async function listGroups(call: ScimCall, q: ListQuery, withMembers = tru
   };
 }
 
-async function groupRow(db: Pick<Tx['client'], 'query'>, call: ScimCall, id: string, lock = false) {
+async function groupRow(db: Statements, call: ScimCall, id: string, lock = false) {
   if (!UUID_RE.test(id)) return undefined;
   const params = new SqlParams();
   const r = await db.query<GroupRow>(
@@ -597,7 +598,7 @@ async function groupRow(db: Pick<Tx['client'], 'query'>, call: ScimCall, id: str
 }
 
 export async function getGroup(call: ScimCall, id: string, withMembers = true): Promise<Json> {
-  const g = await groupRow(call.deps.database.pool, call, id);
+  const g = await groupRow(call.deps.database.reads, call, id);
   if (!g) throw notFound('Group', id);
   const members = withMembers ? (await membersOf(call.deps.database.pool, [id])).get(id) : undefined;
   return groupResource(g, members, call.baseUrl);
