@@ -448,6 +448,16 @@ export const lc = (s: string) => s.toLowerCase();
 export const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** An object's keys by their lower-case form (the first key of each form), for case-insensitive lookups. */
+function keysByLowerCase(o: Record<string, unknown>): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const k of Object.keys(o)) {
+    const l = lc(k);
+    if (!m.has(l)) m.set(l, k);
+  }
+  return m;
+}
+
 /** The schema of a resource with this URN (case-insensitive), or undefined. */
 export function schemaOf(resource: ResourceTypeDef, urn: string): SchemaDef | undefined {
   return resource.definitions.find((s) => lc(s.id) === lc(urn));
@@ -861,8 +871,9 @@ export function project(
     const subs = (x: unknown) => {
       if (!isObject(x)) return undefined;
       const out: Record<string, unknown> = {};
+      const keys = keysByLowerCase(x);
       for (const sub of attr.subAttributes ?? []) {
-        const k = Object.keys(x).find((key) => lc(key) === lc(sub.name));
+        const k = keys.get(lc(sub.name));
         if (k === undefined) continue;
         const r = keep(
           sub,
@@ -880,14 +891,16 @@ export function project(
   };
 
   const out: Record<string, unknown> = {};
+  const valueKeys = keysByLowerCase(value);
   for (const def of resource.definitions) {
     const core = def.id === resource.schema;
-    const key = core ? undefined : Object.keys(value).find((k) => lc(k) === lc(def.id));
+    const key = core ? undefined : valueKeys.get(lc(def.id));
     const source = core ? value : key === undefined ? undefined : value[key];
     if (!isObject(source)) continue;
     const target: Record<string, unknown> = {};
+    const sourceKeys = core ? valueKeys : keysByLowerCase(source);
     for (const attr of def.attributes) {
-      const k = Object.keys(source).find((x) => lc(x) === lc(attr.name));
+      const k = sourceKeys.get(lc(attr.name));
       if (k === undefined) continue;
       const r = keep(
         attr,

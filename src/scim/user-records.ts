@@ -76,8 +76,14 @@ function parseJsonArray(text: string | undefined): unknown[] | undefined {
   }
 }
 
+/** The object without its undefined and null members. */
 function compact(o: Json): Json {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null));
+  const out: Json = {};
+  for (const k in o) {
+    const v = o[k];
+    if (v !== undefined && v !== null) out[k] = v;
+  }
+  return out;
 }
 
 /** The full User representation (every attribute; `project` trims it to what was asked). */
@@ -95,9 +101,11 @@ export function userResource(r: UserRow, baseUrl: string): Json {
   const emails =
     parseJsonArray(s('emails')) ??
     (r.work_email ? [{ value: r.work_email, type: 'work', primary: true }] : undefined);
-  const multi = Object.fromEntries(
-    STORED_MULTI.map((n) => [n, parseJsonArray(s(n))]).filter(([, v]) => v !== undefined),
-  );
+  const multi: Json = {};
+  for (const n of STORED_MULTI) {
+    const v = parseJsonArray(s(n));
+    if (v !== undefined) multi[n] = v;
+  }
   const scalars: Json = {};
   for (const n of STORED_SCALARS) if (!n.startsWith('name.') && s(n) !== undefined) scalars[n] = s(n);
   const enterprise = compact({

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash as oneShotHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { and, asc, desc, eq, ilike, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import { appendAudit } from '../audit/index.ts';
 import type { Database, Tx } from '../db/pool.ts';
@@ -57,7 +57,7 @@ export function generateToken(): string {
 }
 
 export function hashToken(token: string): Buffer {
-  return createHash('sha256').update(token, 'utf8').digest();
+  return oneShotHash('sha256', token, 'buffer');
 }
 
 function hintOf(token: string): string {
