@@ -109,6 +109,17 @@ describe('openPipelinedReads', () => {
     expect(fallbackCalls).toHaveLength(1);
   });
 
+  it('a connection that cannot be made fails the statements waiting for it, and is tried again for the next', async () => {
+    const wrong = new URL(database.url);
+    wrong.password = 'not-the-password';
+    const r = openPipelinedReads(wrong.toString(), { connections: 1 });
+    opened.push(r);
+    const settled = await Promise.allSettled([r.query('select 1'), r.query('select 2')]);
+    expect(settled.map((s) => s.status)).toEqual(['rejected', 'rejected']);
+    expect((settled[0] as PromiseRejectedResult).reason).toMatchObject({ code: '28P01' });
+    await expect(r.query('select 3')).rejects.toMatchObject({ code: '28P01' });
+  });
+
   it('after end(), a statement is refused with a clear error', async () => {
     const r = reads();
     await r.query('select 1');

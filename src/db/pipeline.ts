@@ -48,6 +48,8 @@ export interface PipelinedReadsOptions {
 
 interface Slot {
   client: pg.Client | undefined;
+  /** Settles when the client's connection is made (or cannot be): statements wait for it, to fail with its error. */
+  ready: Promise<void>;
   inFlight: number;
   /** Since when (performance.now()) the statement at the head of the connection has been running. */
   headSince: number;
@@ -56,6 +58,7 @@ interface Slot {
 export function openPipelinedReads(url: string, opts: PipelinedReadsOptions = {}): PipelinedReads {
   const slots: Slot[] = Array.from({ length: Math.max(1, opts.connections ?? 2) }, () => ({
     client: undefined,
+    ready: Promise.resolve(),
     inFlight: 0,
     headSince: 0,
   }));
@@ -67,7 +70,7 @@ export function openPipelinedReads(url: string, opts: PipelinedReadsOptions = {}
       connectionString: url,
       application_name: opts.applicationName ?? 'gatehouse-reads',
       connectionTimeoutMillis: opts.connectionTimeoutMs ?? 10_000,
-      statement_timeout: opts.statementTimeoutMs ?? 15_000,
+      statement_timeout: opts.statementTimeoutMs ?? 60_000,
       // pg's own pipeline mode (not queueing on a busy client, which pg deprecates).
       pipeline: true,
     } as pg.ClientConfig);
@@ -80,11 +83,15 @@ export function openPipelinedReads(url: string, opts: PipelinedReadsOptions = {}
       opts.log?.warn({ err: err.message }, 'pipelined database connection lost; it will be replaced');
     });
     client.on('end', drop);
-    // Statements given before the connection is up wait in pg's queue and are sent once it is.
-    client.connect().catch((err: unknown) => {
-      drop();
-      opts.log?.warn({ err: (err as Error).message }, 'pipelined database connection failed');
-    });
+    slot.ready = client.connect().then(
+      () => undefined,
+      (err: unknown) => {
+        drop();
+        opts.log?.warn({ err: (err as Error).message }, 'pipelined database connection failed');
+        throw err;
+      },
+    );
+    slot.ready.catch(() => undefined); // answered to the statements waiting for it
     slot.client = client;
     return client;
   };
@@ -101,9 +108,12 @@ export function openPipelinedReads(url: string, opts: PipelinedReadsOptions = {}
       if (!slot && opts.fallback) return opts.fallback.query<R>(config as pg.QueryConfig, values);
       slot ??= slots[0]!;
       const client = slot.client ?? open(slot);
+      const ready = slot.ready;
       const at = slot;
       if (at.inFlight++ === 0) at.headSince = now;
       try {
+        // A connection that cannot be made fails its statements with its own error (the password, the server gone).
+        await ready;
         return await client.query<R>(config as pg.QueryConfig, values);
       } catch (e) {
         // The server ending the session (FATAL: an administrator, a restart) is answered to the statement running
