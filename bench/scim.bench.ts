@@ -27,8 +27,7 @@ import { systemClock } from '../src/kit/clock.ts';
 import { createLogger, silentLogger } from '../src/kit/log.ts';
 import { ALL_QUEUES } from '../src/runtime/queues.ts';
 import { createToken } from '../src/tokens/index.ts';
-import { cleanEnv, gatehouse } from '../src/testing/processes.ts';
-import { processTreeCpuSeconds } from './support.ts';
+import { cleanEnv, gatehouse, processTreeCpuSeconds } from '../src/testing/processes.ts';
 import type { BenchOptions, BenchResult, MethodFigures } from './types.ts';
 
 const DEFAULT_ROWS = 100_000;
@@ -109,16 +108,17 @@ type LoadFigures = MethodFigures & {
 };
 
 function cpuNow(probe: CpuProbe) {
-  const idle = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  // The first line of /proc/stat: "cpu user nice system idle iowait irq softirq steal …" over all CPUs.
+  const all = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
   const client = process.cpuUsage();
   return {
     server: processTreeCpuSeconds(probe.serverPid),
     postgres: processTreeCpuSeconds(probe.postgresPid),
     client: (client.user + client.system) / 1e6,
     // Of all CPUs (USER_HZ = 100): idle + iowait, irq + softirq, steal.
-    idle: (Number(idle[4]) + Number(idle[5])) / 100,
-    softirq: (Number(idle[6]) + Number(idle[7])) / 100,
-    stolen: Number(idle[8]) / 100,
+    idle: (Number(all[4]) + Number(all[5])) / 100,
+    softirq: (Number(all[6]) + Number(all[7])) / 100,
+    stolen: Number(all[8]) / 100,
   };
 }
 

@@ -6,7 +6,6 @@ import { transaction } from '../db/index.ts';
 import { Jobs, type QueueDefinition } from '../jobs/index.ts';
 import { fixedClock } from '../kit/clock.ts';
 import { silentLogger } from '../kit/log.ts';
-import { ALL_QUEUES } from '../runtime/queues.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/db.ts';
 import { testContext } from '../testing/context.ts';
 import { decideImport, runImport, updateSource, lifecycleQueue, type ImportReport } from './index.ts';
@@ -15,6 +14,7 @@ import { loadKnown, planImport } from './plan.ts';
 import { updatePerson } from './push.ts';
 import { findSource } from './sources.ts';
 import type { LifecycleJob } from './lifecycle.ts';
+import { startPublishingJobs } from '../testing/jobs.ts';
 
 let database: TestDatabase;
 let jobs: Jobs;
@@ -72,15 +72,8 @@ async function person(employeeId: string) {
 }
 
 beforeAll(async () => {
-  jobs = new Jobs({
-    pool: (database = await createTestDatabase()).pool,
-    log: silentLogger,
-    clock,
-    queues: ALL_QUEUES,
-    workerId: 'test',
-    concurrency: 1,
-  });
-  await jobs.start({ work: false });
+  database = await createTestDatabase();
+  jobs = await startPublishingJobs(database, 'test', clock);
 });
 afterAll(async () => {
   await jobs.stop(5000);

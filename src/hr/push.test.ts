@@ -3,12 +3,10 @@ import { verifyChain } from '../audit/index.ts';
 import type { Tx } from '../db/pool.ts';
 import { Jobs } from '../jobs/index.ts';
 import { GatehouseError } from '../kit/errors.ts';
-import { silentLogger } from '../kit/log.ts';
-import { systemClock } from '../kit/clock.ts';
-import { ALL_QUEUES } from '../runtime/queues.ts';
 import { testContext } from '../testing/context.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/db.ts';
 import { pushPerson, type GroupCheck, type PersonInput, type PushOptions } from './push.ts';
+import { startPublishingJobs } from '../testing/jobs.ts';
 
 /**
  * Concurrent pushes to one source share transactions (group commit). The pushes below are all made in one tick, so
@@ -21,15 +19,7 @@ const deps = () => ({ database, jobs });
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  jobs = new Jobs({
-    pool: database.pool,
-    log: silentLogger,
-    clock: systemClock,
-    queues: ALL_QUEUES,
-    workerId: 'push-test',
-    concurrency: 1,
-  });
-  await jobs.start({ work: false });
+  jobs = await startPublishingJobs(database, 'push-test');
 });
 afterAll(async () => {
   await jobs?.stop(5000);

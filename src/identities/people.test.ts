@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Jobs } from '../jobs/index.ts';
 import { fixedClock } from '../kit/clock.ts';
-import { silentLogger } from '../kit/log.ts';
-import { ALL_QUEUES } from '../runtime/queues.ts';
 import { runImport } from '../hr/index.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/db.ts';
 import { testContext } from '../testing/context.ts';
 import { listPeople, type PeopleQuery } from './people.ts';
+import { startPublishingJobs } from '../testing/jobs.ts';
 
 let database: TestDatabase;
 let jobs: Jobs;
@@ -14,15 +13,7 @@ const clock = fixedClock('2026-11-02T12:00:00Z');
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  jobs = new Jobs({
-    pool: database.pool,
-    log: silentLogger,
-    clock,
-    queues: ALL_QUEUES,
-    workerId: 't',
-    concurrency: 1,
-  });
-  await jobs.start({ work: false });
+  jobs = await startPublishingJobs(database, 't', clock);
   const rows = ['employee_id,first_name,last_name,department,worker_type,status,hire_date'];
   for (let i = 0; i < 37; i++)
     rows.push(

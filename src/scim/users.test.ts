@@ -1,14 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runImport } from '../hr/index.ts';
 import { Jobs } from '../jobs/index.ts';
-import { systemClock } from '../kit/clock.ts';
-import { silentLogger } from '../kit/log.ts';
-import { ALL_QUEUES } from '../runtime/queues.ts';
 import { testContext } from '../testing/context.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/db.ts';
 import { parseFilter } from './filter.ts';
 import { SqlParams, compileSql } from './sql.ts';
 import { ENTERPRISE_USER, HR_USER, resolveUserAttribute } from './users.ts';
+import { startPublishingJobs } from '../testing/jobs.ts';
 
 /**
  * SCIM User filters over the real identity store: people loaded by an HR import, queried with filters compiled to
@@ -37,15 +35,7 @@ async function employees(filter: string): Promise<string[]> {
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  jobs = new Jobs({
-    pool: database.pool,
-    log: silentLogger,
-    clock: systemClock,
-    queues: ALL_QUEUES,
-    workerId: 'scim-test',
-    concurrency: 1,
-  });
-  await jobs.start({ work: false });
+  jobs = await startPublishingJobs(database, 'scim-test');
   const r = await runImport({ database, jobs }, testContext(), {
     source: 'workday',
     origin: 'cli',

@@ -22,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LdapClient } from '../connectors/ldap/client.ts';
 import { Secret } from '../connectors/kit/types.ts';
+import { processTreeCpuSeconds } from './processes.ts';
 
 export const INSTALL_HINT =
   'OpenLDAP is not installed: apt-get install slapd ldap-utils openssl (Debian/Ubuntu, as root) to run the LDAP tests';
@@ -447,14 +448,7 @@ export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
       return current.pid!;
     },
     cpuSeconds() {
-      try {
-        // /proc/PID/stat: fields 14 and 15 (after the parenthesised command) are utime and stime in clock ticks.
-        const stat = readFileSync(`/proc/${current.pid}/stat`, 'utf8');
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        return (Number(fields[11]) + Number(fields[12])) / 100;
-      } catch {
-        return undefined;
-      }
+      return processTreeCpuSeconds(current.pid);
     },
     ldapmodify,
     connectorConfig() {

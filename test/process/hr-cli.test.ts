@@ -11,13 +11,12 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { Jobs } from '../../src/jobs/index.ts';
 import { systemClock } from '../../src/kit/clock.ts';
 import { silentLogger } from '../../src/kit/log.ts';
-import { ALL_QUEUES } from '../../src/runtime/queues.ts';
 import { scanDropFolders } from '../../src/hr/index.ts';
 import { createTestDatabase, type TestDatabase } from '../../src/testing/db.ts';
 import { cleanEnv, runCli } from '../../src/testing/processes.ts';
+import { startPublishingJobs } from '../../src/testing/jobs.ts';
 
 /** `gatehouse hr import` as an HR integration script runs it, and the drop folder an SFTP export lands in. */
 let database: TestDatabase;
@@ -142,15 +141,7 @@ describe('the drop folder', () => {
     writeFileSync(join(drop, 'uploading.csv'), 'employee_id,first_name,last_name\nC6,Still,Writing\n'); // fresh
     writeFileSync(join(drop, 'notes.txt'), 'not a csv');
     utimesSync(join(drop, 'notes.txt'), old, old);
-    const jobs = new Jobs({
-      pool: database.pool,
-      log: silentLogger,
-      clock: systemClock,
-      queues: ALL_QUEUES,
-      workerId: `drop-${randomUUID()}`,
-      concurrency: 1,
-    });
-    await jobs.start({ work: false });
+    const jobs = await startPublishingJobs(database, `drop-${randomUUID()}`);
     try {
       const outcomes = await scanDropFolders({ database, jobs, clock: systemClock, log: silentLogger });
       expect(outcomes.map((o) => [o.file, o.state]).sort()).toEqual([
