@@ -15,7 +15,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { performance } from 'node:perf_hooks';
@@ -24,6 +24,7 @@ import { PostgresServer } from '../src/db/postgres-server.ts';
 import { migrate, openDatabase } from '../src/db/index.ts';
 import { Jobs } from '../src/jobs/index.ts';
 import { fixedClock } from '../src/kit/clock.ts';
+import { uuid } from '../src/kit/ids.ts';
 import { createLogger, silentLogger } from '../src/kit/log.ts';
 import { ALL_QUEUES } from '../src/runtime/queues.ts';
 import { runImport } from '../src/hr/index.ts';
@@ -153,7 +154,7 @@ export default async function hrImport(opts: BenchOptions): Promise<BenchResult>
   try {
     await migrate(database);
     await jobs.start({ work: false });
-    const ctx = { actor: { type: 'cli' as const, id: 'bench' }, clock, ids: randomUUID };
+    const ctx = { actor: { type: 'cli' as const, id: 'bench' }, clock, ids: uuid };
     const file = fileOf(n);
     const changedFile = fileOf(n, 100);
     log(`${n.toLocaleString()} rows, ${(file.length / 1e6).toFixed(1)} MB`);

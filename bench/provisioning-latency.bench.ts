@@ -29,7 +29,7 @@
  * one leaver at a time (single) and 4 leavers at once with no rate limit (bursts, on their own group: all BURST
  * accounts on LDAP, a sample of AD_DIRECT_SAMPLE on AD, whose accounts must first be created at Samba's pace).
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,6 +42,7 @@ import { runImport, updateSource } from '../src/hr/index.ts';
 import { Jobs } from '../src/jobs/index.ts';
 import { systemClock } from '../src/kit/clock.ts';
 import type { CommandContext } from '../src/kit/context.ts';
+import { uuid } from '../src/kit/ids.ts';
 import { createLogger, silentLogger } from '../src/kit/log.ts';
 import { secretBox } from '../src/kit/secret-box.ts';
 import {
@@ -214,7 +215,7 @@ export default async function run(opts: BenchOptions): Promise<BenchResult> {
   const ctx: CommandContext = {
     actor: { type: 'cli', id: 'bench', name: 'bench' },
     clock: systemClock,
-    ids: randomUUID,
+    ids: uuid,
   };
   let database: Database | undefined;
   let observer: Database | undefined;

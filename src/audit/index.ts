@@ -1,4 +1,13 @@
-export { appendAudit, verifyChain, listAudit, erasePersonalData, auditStats, AuditErrors } from './store.ts';
+export {
+  appendAudit,
+  appendPrepared,
+  prepareAudit,
+  verifyChain,
+  listAudit,
+  erasePersonalData,
+  auditStats,
+  AuditErrors,
+} from './store.ts';
 export {
   startVerification,
   getVerification,
@@ -8,6 +17,7 @@ export {
 } from './verifications.ts';
 export type {
   AuditInput,
+  PreparedAudit,
   AuditEvent,
   VerifyResult,
   AuditQuery,

@@ -73,6 +73,34 @@ function toHashed(r: Row): HashedEvent {
 }
 
 /**
+ * An event made ready to append: its personal values taken apart and its `before` and `after` in canonical JSON (the
+ * costly part of appending, which needs neither the chain's lock nor its head). Made by `prepareAudit`.
+ */
+export interface PreparedAudit {
+  readonly id: string;
+  readonly input: AuditInput;
+  readonly before: unknown;
+  readonly after: unknown;
+  readonly beforeJson: string;
+  readonly afterJson: string;
+  readonly personal: readonly { ref: string; value: unknown }[];
+}
+
+export function prepareAudit(ctx: Pick<CommandContext, 'ids'>, input: AuditInput): PreparedAudit {
+  const before = extractPersonal(input.before ?? null, ctx.ids);
+  const after = extractPersonal(input.after ?? null, ctx.ids);
+  return {
+    id: ctx.ids(),
+    input,
+    before: before.value,
+    after: after.value,
+    beforeJson: canonicalJson(before.value),
+    afterJson: canonicalJson(after.value),
+    personal: before.personal.length ? [...before.personal, ...after.personal] : after.personal,
+  };
+}
+
+/**
  * Append events in the caller's transaction. Takes the chain lock (released at commit or rollback), so events
  * commit with the change they record, or not at all.
  */
@@ -82,6 +110,22 @@ export async function appendAudit(
   inputs: AuditInput | AuditInput[],
 ): Promise<AuditEvent[]> {
   const list = Array.isArray(inputs) ? inputs : [inputs];
+  return appendPrepared(
+    tx,
+    ctx,
+    list.map((i) => prepareAudit(ctx, i)),
+  );
+}
+
+/**
+ * `appendAudit` for events prepared beforehand (a bulk writer prepares them while PostgreSQL loads its other rows):
+ * only the chain's links are made here, under the lock.
+ */
+export async function appendPrepared(
+  tx: Tx,
+  ctx: CommandContext,
+  list: readonly PreparedAudit[],
+): Promise<AuditEvent[]> {
   if (list.length === 0) return [];
   await tx.client.query('select pg_advisory_xact_lock($1)', [CHAIN_LOCK]);
   const head = await tx.client.query<{ seq: number; hash: string }>(
@@ -89,53 +133,44 @@ export async function appendAudit(
   );
   const genesis = { prevHash: head.rows[0]?.hash ?? GENESIS_HASH, seq: head.rows[0]?.seq ?? 0 };
   const occurredAt = new Date(ctx.clock.now().getTime()); // ms precision, stored as timestamptz(3)
+  const occurredIso = occurredAt.toISOString();
   const personalRows: (typeof auditPersonalValues.$inferInsert)[] = [];
   const out: AuditEvent[] = [];
   const actor = actorOf(ctx.actor);
   const actorJson = canonicalJson(actor);
-  /**
-   * Events in chain order, hashed one at a time (lazily: a bulk COPY loads each chunk while the next is hashed),
-   * each with the canonical JSON of its before and after, which is what is hashed and what a COPY stores.
-   */
-  function* chained(): Generator<{ e: AuditEvent; beforeJson: string | null; afterJson: string | null }> {
+  /** Events in chain order, linked one at a time (lazily: a bulk COPY loads each chunk while the next is linked). */
+  function* chained(): Generator<{ e: AuditEvent; p: PreparedAudit }> {
     let { prevHash, seq } = genesis;
-    for (const input of list) {
+    for (const p of list) {
+      const input = p.input;
       seq += 1;
-      const before = extractPersonal(input.before ?? null, ctx.ids);
-      const after = extractPersonal(input.after ?? null, ctx.ids);
-      const beforeJson = canonicalJson(before.value);
-      const afterJson = canonicalJson(after.value);
       const event: HashedEvent = {
         seq,
-        id: ctx.ids(),
-        occurredAt: occurredAt.toISOString(),
+        id: p.id,
+        occurredAt: occurredIso,
         actor,
         action: input.action,
         subject: { type: input.subject.type, id: input.subject.id },
-        before: before.value,
-        after: after.value,
+        before: p.before,
+        after: p.after,
         reason: input.reason ?? null,
         correlationId: input.correlationId ?? ctx.correlationId ?? null,
       };
       const hash = hashEventParts(prevHash, event, {
         actor: actorJson,
-        before: beforeJson,
-        after: afterJson,
+        before: p.beforeJson,
+        after: p.afterJson,
       });
-      for (const p of [...before.personal, ...after.personal])
+      for (const v of p.personal)
         personalRows.push({
-          ref: p.ref,
+          ref: v.ref,
           eventSeq: seq,
           dataSubject: input.dataSubject ?? null,
-          value: p.value,
+          value: v.value,
         });
       const e = { ...event, prevHash, hash };
       out.push(e);
-      yield {
-        e,
-        beforeJson: before.value === null ? null : beforeJson,
-        afterJson: after.value === null ? null : afterJson,
-      };
+      yield { e, p };
       prevHash = hash;
     }
   }
@@ -169,19 +204,19 @@ export async function appendAudit(
     'audit_events',
     AUDIT_COLUMNS,
     (function* () {
-      for (const { e, beforeJson, afterJson } of chained())
+      for (const { e, p } of chained())
         yield [
           e.seq,
           e.id,
-          occurredAt,
+          occurredIso,
           e.actor.type,
           e.actor.id,
           e.actor.name ?? null,
           e.action,
           e.subject.type,
           e.subject.id,
-          beforeJson,
-          afterJson,
+          e.before === null ? null : p.beforeJson,
+          e.after === null ? null : p.afterJson,
           e.reason ?? null,
           e.correlationId ?? null,
           e.prevHash,

@@ -4,6 +4,7 @@ import type { Database, Tx } from '../db/pool.ts';
 import type { Jobs, QueueDefinition } from '../jobs/index.ts';
 import type { CommandContext } from '../kit/context.ts';
 import { GatehouseError, describeError } from '../kit/errors.ts';
+import { uuid } from '../kit/ids.ts';
 import { auditVerifications } from './schema.ts';
 import { appendAudit, verifyChain, type VerifyResult } from './store.ts';
 
@@ -105,7 +106,7 @@ export const verifyQueue: QueueDefinition<VerifyJob> = {
           {
             actor: job.data.actor,
             clock: ctx.clock,
-            ids: () => crypto.randomUUID(),
+            ids: uuid,
             ...(job.data.correlationId ? { correlationId: job.data.correlationId } : {}),
           },
           {

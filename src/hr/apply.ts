@@ -1,5 +1,6 @@
-import { appendAudit, personal, type AuditInput } from '../audit/index.ts';
+import { appendPrepared, personal, prepareAudit, type PreparedAudit } from '../audit/index.ts';
 import { copyRows } from '../db/copy.ts';
+import { forEachSliced, WriteBehind } from '../db/write-behind.ts';
 import type { Tx } from '../db/pool.ts';
 import { flagDuplicates } from '../identities/duplicates.ts';
 import { searchTextOf } from '../identities/people.ts';
@@ -115,6 +116,8 @@ export async function applyPlan(
   if (changes.length >= 1000) await tx.client.query(`set local work_mem = '128MB'`);
   const ids = new Map<PersonChange, string>();
   for (const c of changes) ids.set(c, c.before?.id ?? ctx.ids());
+  // Rows are sent without waiting for each load: Node builds the next ones (and the audit trail) meanwhile.
+  const writes = new WriteBehind();
 
   // Names for people who need them: newcomers who are not terminated on arrival.
   const needNames = changes.filter((c) => c.before === null && c.record && c.status !== 'terminated');
@@ -129,6 +132,7 @@ export async function applyPlan(
     })),
     deps.naming,
     now,
+    writes,
   );
 
   const withRecord = changes.filter((c) => c.record !== null);
@@ -171,72 +175,86 @@ export async function applyPlan(
 
   // Newcomers: straight into their tables with COPY (rows are built while PostgreSQL loads the previous chunk).
   const newcomers = withRecord.filter((c) => c.before === null);
-  let created = 0;
   if (newcomers.length) {
-    const personal: unknown[][] = [];
-    await copyRows(
-      tx.client,
-      'people',
-      [...PEOPLE_COLUMNS, 'source_id', 'created_at', 'updated_at'],
-      (function* () {
-        for (const c of newcomers) {
-          const row = stageRow(c);
-          personal.push([row[0], ...row.slice(PERSONAL_AT)]);
-          yield [row[0], ...row.slice(2, PERSONAL_AT), source.id, now, now];
-        }
-      })(),
+    writes.add(() =>
+      copyRows(
+        tx.client,
+        'people',
+        [...PEOPLE_COLUMNS, 'source_id', 'created_at', 'updated_at'],
+        (function* () {
+          for (const c of newcomers) {
+            const row = stageRow(c);
+            yield [row[0], ...row.slice(2, PERSONAL_AT), source.id, now, now];
+          }
+        })(),
+      ),
     );
-    await copyRows(
-      tx.client,
-      'person_personal',
-      ['person_id', 'personal_email', 'mobile_phone', 'birth_date'],
-      personal as (string | null)[][],
+    writes.add(() =>
+      copyRows(
+        tx.client,
+        'person_personal',
+        ['person_id', 'personal_email', 'mobile_phone', 'birth_date'],
+        (function* () {
+          for (const c of newcomers) {
+            const r = c.record!;
+            yield [ids.get(c)!, r.personalEmail, r.mobilePhone, r.birthDate];
+          }
+        })(),
+      ),
     );
-    created = newcomers.length;
   }
 
   // People already stored: staged, then one UPDATE and one upsert of their personal data.
   const known = withRecord.filter((c) => c.before !== null);
-  let updatedCount = 0;
+  let updated: Promise<{ rowCount: number | null }> | null = null;
   if (known.length) {
-    await tx.client.query(`create temp table hr_stage (
+    writes.add(() =>
+      tx.client.query(`create temp table hr_stage (
         id uuid, is_new boolean, employee_id text, first_name text, last_name text, preferred_name text,
         department text, title text, cost_center text, location text, time_zone text, manager_employee_id text,
         worker_type text, hr_status text, status text, hire_date date, termination_date text,
         termination_at timestamptz, attributes jsonb, username text, work_email text, display_name text,
-        hr_hash text, search_text text, row_hash text, personal_email text, mobile_phone text, birth_date date) on commit drop`);
-    await copyRows(tx.client, 'hr_stage', STAGE_COLUMNS, known.map(stageRow));
-    const updated = await tx.client.query(
-      `update people p set employee_id = s.employee_id, first_name = s.first_name, last_name = s.last_name,
+        hr_hash text, search_text text, row_hash text, personal_email text, mobile_phone text, birth_date date) on commit drop`),
+    );
+    writes.add(() => copyRows(tx.client, 'hr_stage', STAGE_COLUMNS, known.map(stageRow)));
+    updated = writes.run(() =>
+      tx.client.query(
+        `update people p set employee_id = s.employee_id, first_name = s.first_name, last_name = s.last_name,
          preferred_name = s.preferred_name, department = s.department, title = s.title, cost_center = s.cost_center,
          location = s.location, time_zone = s.time_zone, manager_employee_id = s.manager_employee_id,
          worker_type = s.worker_type, hr_status = s.hr_status, status = s.status, hire_date = s.hire_date,
          termination_date = s.termination_date, termination_at = s.termination_at, attributes = s.attributes,
          hr_hash = s.hr_hash, row_hash = s.row_hash, search_text = s.search_text || coalesce(' ' || p.username, ''), version = p.version + 1, updated_at = $1
        from hr_stage s where s.id = p.id`,
-      [now],
+        [now],
+      ),
     );
-    updatedCount = updated.rowCount ?? 0;
-    await tx.client.query(
-      `insert into person_personal (person_id, personal_email, mobile_phone, birth_date)
+    writes.add(() =>
+      tx.client.query(
+        `insert into person_personal (person_id, personal_email, mobile_phone, birth_date)
        select id, personal_email, mobile_phone, birth_date from hr_stage
        on conflict (person_id) do update set personal_email = excluded.personal_email,
          mobile_phone = excluded.mobile_phone, birth_date = excluded.birth_date`,
+      ),
     );
   }
   if (plan.rowHashRefresh.length)
-    await tx.client.query(
-      `update people p set row_hash = r.row_hash from unnest($1::uuid[], $2::text[]) as r(id, row_hash)
-       where p.id = r.id`,
-      [plan.rowHashRefresh.map((r) => r.id), plan.rowHashRefresh.map((r) => r.rowHash)],
+    writes.add(() =>
+      tx.client.query(
+        `update people p set row_hash = r.row_hash from unnest($1::uuid[], $2::text[]) as r(id, row_hash)
+         where p.id = r.id`,
+        [plan.rowHashRefresh.map((r) => r.id), plan.rowHashRefresh.map((r) => r.rowHash)],
+      ),
     );
   // Missing from a full export: terminated now.
   const gone = changes.filter((c) => c.record === null).map((c) => ids.get(c)!);
   if (gone.length)
-    await tx.client.query(
-      `update people set status = 'terminated', termination_at = $2, version = version + 1, updated_at = $2
-       where id = any($1::uuid[])`,
-      [gone, now],
+    writes.add(() =>
+      tx.client.query(
+        `update people set status = 'terminated', termination_at = $2, version = version + 1, updated_at = $2
+         where id = any($1::uuid[])`,
+        [gone, now],
+      ),
     );
 
   // Scheduled events that this import supersedes: a moved or cancelled termination, a moved hire date, a rehire.
@@ -257,13 +275,15 @@ export async function applyPlan(
   }
   const cancelled = new Map<string, Set<string>>();
   if (cancelTypes.size) {
-    const res = await tx.client.query<{ person_id: string; type: string }>(
-      `update lifecycle_events e set state = 'cancelled', done_at = $3
+    const res = await writes.run(() =>
+      tx.client.query<{ person_id: string; type: string }>(
+        `update lifecycle_events e set state = 'cancelled', done_at = $3
        from unnest($1::uuid[], $2::text[]) as c(person_id, types)
        where e.person_id = c.person_id and e.state = 'scheduled' and e.effective_at > $3
          and e.type = any(string_to_array(c.types, ','))
        returning e.person_id, e.type`,
-      [[...cancelTypes.keys()], [...cancelTypes.values()].map((t) => t.join(',')), now],
+        [[...cancelTypes.keys()], [...cancelTypes.values()].map((t) => t.join(',')), now],
+      ),
     );
     for (const r of res.rows)
       cancelled.set(r.person_id, (cancelled.get(r.person_id) ?? new Set()).add(r.type));
@@ -295,7 +315,7 @@ export async function applyPlan(
     list.push({ id, row });
     byInstant.set(at, list);
   };
-  for (const c of changes) {
+  await forEachSliced(changes, (c) => {
     const personId = ids.get(c)!;
     for (const e of c.events)
       addEvent(personId, e.type, storedChanges(e), e.effectiveAt ? new Date(e.effectiveAt) : now);
@@ -316,7 +336,7 @@ export async function applyPlan(
       const start = hireStartInstant(r, source.defaultTimeZone);
       if (start && start.getTime() > now.getTime()) addEvent(personId, 'start', null, start);
     }
-  }
+  });
   const jobs: { data: { eventIds: string[] }; startAfter?: Date; id: string }[] = [];
   for (const [at, list] of byInstant)
     for (let i = 0; i < list.length; i += JOB_BATCH) {
@@ -330,25 +350,28 @@ export async function applyPlan(
       });
     }
   if (eventRows.length) {
-    await copyRows(
-      tx.client,
-      'lifecycle_events',
-      ['id', 'person_id', 'type', 'changes', 'effective_at', 'state', 'import_id', 'job_id', 'created_at'],
-      eventRows,
+    writes.add(() =>
+      copyRows(
+        tx.client,
+        'lifecycle_events',
+        ['id', 'person_id', 'type', 'changes', 'effective_at', 'state', 'import_id', 'job_id', 'created_at'],
+        eventRows,
+      ),
     );
     for (let i = 0; i < jobs.length; i += 5000)
-      await deps.jobs.sendMany(LIFECYCLE_QUEUE, jobs.slice(i, i + 5000), { tx });
+      writes.add(() => deps.jobs.sendMany(LIFECYCLE_QUEUE, jobs.slice(i, i + 5000), { tx }));
   }
 
   // Leavers effective now give their names back (reusable after the embargo).
   const leftNow = changes
     .filter((c) => c.before && c.before.currentStatus !== 'terminated' && c.status === 'terminated')
     .map((c) => ids.get(c)!);
-  if (leftNow.length) await releaseNames(tx, leftNow, now, deps.naming);
+  if (leftNow.length) writes.add(() => releaseNames(tx, leftNow, now, deps.naming));
 
-  // One audit event per changed person, in the same transaction.
-  const audit: AuditInput[] = [];
-  for (const c of changes) {
+  // One audit event per changed person, in the same transaction: prepared while PostgreSQL loads the rows above,
+  // then linked into the chain under its lock once they are in.
+  const audit: PreparedAudit[] = [];
+  await forEachSliced(changes, (c) => {
     const personId = ids.get(c)!;
     const types = c.events.map((e) => e.type);
     const reason = `HR import from ${source.name}${c.row && !deps.correlationOf ? ` (row ${c.row})` : ''}${types.length ? `: ${types.join(', ')}` : ''}`;
@@ -356,14 +379,16 @@ export async function applyPlan(
     const request = correlationId ? { correlationId } : {};
     if (!c.before && c.record) {
       const n = names.get(personId);
-      audit.push({
-        action: 'person.created',
-        subject: { type: 'person', id: personId },
-        after: { ...auditFields(recordFields(c.record)), status: c.status, ...(n ?? {}) },
-        reason,
-        dataSubject: `person:${personId}`,
-        ...request,
-      });
+      audit.push(
+        prepareAudit(ctx, {
+          action: 'person.created',
+          subject: { type: 'person', id: personId },
+          after: { ...auditFields(recordFields(c.record)), status: c.status, ...(n ?? {}) },
+          reason,
+          dataSubject: `person:${personId}`,
+          ...request,
+        }),
+      );
     } else {
       const { before, after } = changesToAudit(c.events);
       if (c.before && c.before.currentStatus !== c.status) {
@@ -374,18 +399,21 @@ export async function applyPlan(
         before.employee_id = c.before.employeeId;
         after.employee_id = c.record.employeeId;
       }
-      audit.push({
-        action: 'person.updated',
-        subject: { type: 'person', id: personId },
-        before,
-        after,
-        reason,
-        dataSubject: `person:${personId}`,
-        ...request,
-      });
+      audit.push(
+        prepareAudit(ctx, {
+          action: 'person.updated',
+          subject: { type: 'person', id: personId },
+          before,
+          after,
+          reason,
+          dataSubject: `person:${personId}`,
+          ...request,
+        }),
+      );
     }
-  }
-  await appendAudit(tx, ctx, audit);
+  });
+  await writes.done();
+  await appendPrepared(tx, ctx, audit);
 
   // A likely duplicate shares a personal email, mobile or birth date: newcomers with none of them cannot be one.
   const newIds = changes
@@ -398,8 +426,8 @@ export async function applyPlan(
   for (const c of changes) if (c.row !== null) personIds.set(c.row, ids.get(c)!);
   return {
     personIds,
-    created,
-    updated: updatedCount + gone.length,
+    created: newcomers.length,
+    updated: ((updated ? (await updated).rowCount : 0) ?? 0) + gone.length,
     events: eventRows.length,
     scheduled,
     duplicatesFlagged,

@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { uuid } from '../kit/ids.ts';
 import type { QueueDefinition } from '../jobs/index.ts';
 import type { CommandContext } from '../kit/context.ts';
 import { describeError } from '../kit/errors.ts';
@@ -40,7 +40,7 @@ export async function scanDropFolders(deps: {
   const ctx: CommandContext = {
     actor: { type: 'system', id: 'drop-folder', name: 'HR drop folder' },
     clock: deps.clock,
-    ids: randomUUID,
+    ids: uuid,
   };
   for (const source of await listSources(deps.database.pool)) {
     if (!source.dropFolder) continue;

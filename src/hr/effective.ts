@@ -17,6 +17,7 @@ const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
 const MEMO_LIMIT = 10_000;
 const zoneValidity = new Map<string, boolean>();
 const dayBounds = new Map<string, number>();
+const earlierDays = new Map<string, string>();
 
 function remember<V>(memo: Map<string, V>, key: string, value: V): V {
   if (memo.size >= MEMO_LIMIT) memo.clear();
@@ -69,8 +70,13 @@ export function endOfDay(date: string, zone: string): Date {
   return new Date(ms);
 }
 
-/** `date` minus `days` calendar days (`YYYY-MM-DD`). */
+/** `date` minus `days` calendar days (`YYYY-MM-DD`), memoised: a file has a few thousand hire dates at most. */
 export function minusDays(date: string, days: number): string {
+  const key = `${days}|${date}`;
+  return earlierDays.get(key) ?? remember(earlierDays, key, daysBefore(date, days));
+}
+
+function daysBefore(date: string, days: number): string {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
   const real =
     m !== null &&

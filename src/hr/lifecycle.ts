@@ -2,7 +2,7 @@ import type { Job } from 'pg-boss';
 import { appendAudit } from '../audit/index.ts';
 import type { QueueDefinition } from '../jobs/index.ts';
 import type { CommandContext } from '../kit/context.ts';
-import { randomUUID } from 'node:crypto';
+import { uuid } from '../kit/ids.ts';
 import { getNamingPolicy } from '../naming/policy.ts';
 import { releaseNames } from '../naming/registry.ts';
 import { planForHrEvents } from '../provisioning/plan.ts';
@@ -79,7 +79,7 @@ export const lifecycleQueue: QueueDefinition<LifecycleJob> = {
     const ctx: CommandContext = {
       actor: { type: 'system', id: 'lifecycle', name: 'lifecycle scheduler' },
       clock,
-      ids: randomUUID,
+      ids: uuid,
     };
     const ids = jobs.flatMap((j) => j.data.eventIds ?? []);
     const res = await tx.client.query<EventRow>(

@@ -74,7 +74,11 @@ export const people = pgTable(
       'btree',
       sql`lower((coalesce(${t.attributes} ->> 'scim.userName', ${t.username})) collate "und-x-icu")`,
     ),
-    index('people_scim_external_id_idx').using('btree', sql`(${t.attributes} ->> 'scim.externalId')`),
+    // Partial: only people pushed over SCIM have one (an HR import's rows would all be null entries). `= $1` and
+    // `is not null` both imply the predicate, so the SCIM filters still use it.
+    index('people_scim_external_id_idx')
+      .using('btree', sql`(${t.attributes} ->> 'scim.externalId')`)
+      .where(sql`(${t.attributes} ->> 'scim.externalId') is not null`),
   ],
 );
 
@@ -90,9 +94,17 @@ export const personPersonal = pgTable(
     birthDate: date('birth_date'),
   },
   (t) => [
-    index('person_personal_email_idx').on(t.personalEmail),
-    index('person_personal_mobile_idx').on(t.mobilePhone),
-    index('person_personal_birth_idx').on(t.birthDate),
+    // Partial: many HR files carry no mobile or birth date, and a null is never a match (duplicates and identity
+    // verification compare with `=`, which implies the predicate).
+    index('person_personal_email_idx')
+      .on(t.personalEmail)
+      .where(sql`${t.personalEmail} is not null`),
+    index('person_personal_mobile_idx')
+      .on(t.mobilePhone)
+      .where(sql`${t.mobilePhone} is not null`),
+    index('person_personal_birth_idx')
+      .on(t.birthDate)
+      .where(sql`${t.birthDate} is not null`),
   ],
 );
 

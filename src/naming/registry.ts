@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { copyRows } from '../db/copy.ts';
 import type { Database, Tx } from '../db/pool.ts';
+import type { WriteBehind } from '../db/write-behind.ts';
 import { GatehouseError } from '../kit/errors.ts';
 import { NamingErrors, type NamingPolicy } from './policy.ts';
 import { candidateName, isCandidateOf, isReserved, renderTemplate } from './templates.ts';
@@ -286,12 +287,14 @@ async function reserve(
   existing: Reservation,
   domain: string,
   now: Date,
+  writes?: WriteBehind,
 ): Promise<void> {
   const at = `@${domain}`;
+  const send = (write: () => Promise<void>) => (writes ? writes.add(write) : write());
   if (fresh.personIds.length) {
-    try {
-      // Fresh names were checked free under the registry lock: loaded with COPY (a bulk import names thousands).
-      await copyRows(
+    // Fresh names were checked free under the registry lock: loaded with COPY (a bulk import names thousands).
+    await send(() =>
+      copyRows(
         tx.client,
         'name_registry',
         ['kind', 'value', 'person_id', 'created_at'],
@@ -301,16 +304,17 @@ async function reserve(
             yield ['email', fresh.emailLocals[i]! + at, fresh.personIds[i]!, now];
           }
         })(),
-      );
-    } catch (e) {
-      if ((e as { code?: string }).code === '23505') throw takenMeanwhile(e);
-      throw e;
-    }
+      ).catch((e: unknown) => {
+        throw (e as { code?: string }).code === '23505' ? takenMeanwhile(e) : e;
+      }),
+    );
   }
   if (existing.personIds.length === 0) return;
   const expected = 2 * existing.personIds.length;
-  const r = await tx.client.query(
-    `insert into name_registry (kind, value, person_id, created_at)
+  await send(() =>
+    tx.client
+      .query(
+        `insert into name_registry (kind, value, person_id, created_at)
      select n.kind, n.value, t.p, $4::timestamptz
      from unnest($1::text[], $2::text[], $3::uuid[]) as t(u, e, p)
      cross join lateral (values ('username', t.u), ('email', t.e)) as n(kind, value)
@@ -322,9 +326,12 @@ async function reserve(
            reusable_after = null
        where name_registry.person_id = excluded.person_id
           or name_registry.reusable_after <= $4::timestamptz`,
-    [existing.usernames, existing.emailLocals.map((l) => l + at), existing.personIds, now],
+        [existing.usernames, existing.emailLocals.map((l) => l + at), existing.personIds, now],
+      )
+      .then((r) => {
+        if (r.rowCount !== expected) throw takenMeanwhile();
+      }),
   );
-  if (r.rowCount !== expected) throw takenMeanwhile();
 }
 
 /**
@@ -332,12 +339,16 @@ async function reserve(
  * unique across everyone past and present and within the batch (two Jane Does → jane.doe, jane.doe2); reserved
  * names skip to the next candidate. People are named in the order given. A person's own released names are
  * available to them again (a rehire within the embargo gets their names back).
+ *
+ * With `writes`, the names are chosen and their rows sent without waiting for them to load: a name taken meanwhile
+ * is then reported by `writes.done()`, and the transaction fails all the same.
  */
 export async function allocateNames(
   tx: Tx,
   people: NamingPerson[],
   policy: NamingPolicy,
   now: Date,
+  writes?: WriteBehind,
 ): Promise<Map<string, AllocatedNames>> {
   const result = new Map<string, AllocatedNames>();
   if (people.length === 0) return result;
@@ -386,7 +397,7 @@ export async function allocateNames(
     r.emailLocals.push(chosen.emailLocal!);
     r.personIds.push(p.personId);
   }
-  await reserve(tx, fresh, existing, policy.email.domain, now);
+  await reserve(tx, fresh, existing, policy.email.domain, now, writes);
   return result;
 }
 

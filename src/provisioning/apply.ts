@@ -21,6 +21,7 @@ import { transaction, type Tx } from '../db/pool.ts';
 import type { Jobs, QueueDefinition } from '../jobs/index.ts';
 import type { CommandContext } from '../kit/context.ts';
 import { describeError } from '../kit/errors.ts';
+import { uuid } from '../kit/ids.ts';
 import { directReportsOf } from '../identities/index.ts';
 import { loadPolicy } from '../policy/index.ts';
 import { openConnector, type OpenDeps } from '../targets/index.ts';
@@ -731,7 +732,7 @@ export const applyQueue: QueueDefinition<ApplyJob> = {
           secrets: ctx.secrets,
           log: ctx.log,
           clock: ctx.clock,
-          ids: () => crypto.randomUUID(),
+          ids: uuid,
           jobs: ctx.jobs,
         },
         job.data.changeSetId,

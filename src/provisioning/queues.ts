@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { uuid } from '../kit/ids.ts';
 import type { QueueDefinition } from '../jobs/index.ts';
 import type { CommandContext } from '../kit/context.ts';
 import { PLAN_QUEUE, planAndRecord } from './plan.ts';
@@ -18,7 +18,7 @@ export const planQueue: QueueDefinition<PlanJob> = {
     const ctx: CommandContext = {
       actor: { type: 'system', id: 'provisioning', name: 'provisioning scheduler' },
       clock,
-      ids: randomUUID,
+      ids: uuid,
     };
     const personIds = [...new Set(jobs.flatMap((j) => j.data.personIds ?? []))];
     const reasons = [...new Set(jobs.map((j) => j.data.reason).filter(Boolean))];

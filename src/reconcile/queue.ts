@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { uuid } from '../kit/ids.ts';
 import type { QueueDefinition } from '../jobs/index.ts';
 import { reconcileTarget } from './run.ts';
 
@@ -30,12 +30,12 @@ export const reconcileQueue: QueueDefinition<ReconcileJob> = {
           secrets: ctx.secrets,
           log: ctx.log,
           clock: ctx.clock,
-          ids: randomUUID,
+          ids: uuid,
         },
         {
           actor: { type: 'worker', id: 'reconcile', name: job.data.by ?? 'reconciliation' },
           clock: ctx.clock,
-          ids: randomUUID,
+          ids: uuid,
         },
         {
           target: job.data.target,

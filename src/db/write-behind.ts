@@ -1,0 +1,51 @@
+/**
+ * Writes queued on a transaction's connection without the caller waiting for each, so Node goes on preparing what
+ * comes next (rows of the next table, the audit trail) while PostgreSQL loads what came before.
+ *
+ * Each write starts when the one before it has finished: statements keep the order they were queued in (a write
+ * that reads a table loaded by an earlier one sees its rows), and after a failure nothing more is started, so the
+ * failure reported is the first one, not the "current transaction is aborted" (25P02) of every statement after it.
+ * - `add(write)` queues a write whose result nobody needs;
+ * - `run(write)` queues one and waits for its result (failing with the first failure queued before it, if any);
+ * - `done()` waits for everything queued so far and throws the first failure.
+ */
+export class WriteBehind {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  add(write: () => Promise<unknown>): void {
+    const p = this.tail.then(write);
+    p.catch(() => undefined); // reported by done(), run() or the next add's chain
+    this.tail = p;
+  }
+
+  run<T>(write: () => Promise<T>): Promise<T> {
+    const p = this.tail.then(write);
+    p.catch(() => undefined); // the caller may await it later: never an unhandled rejection meanwhile
+    this.tail = p;
+    return p;
+  }
+
+  async done(): Promise<void> {
+    await this.tail;
+  }
+}
+
+/**
+ * Call `fn` on each item, giving the event loop a turn every `sliceMs` of work: long CPU work in Node then lets the
+ * streams that feed PostgreSQL (COPY) keep its socket full meanwhile, instead of PostgreSQL waiting for Node.
+ */
+export async function forEachSliced<T>(
+  items: Iterable<T>,
+  fn: (item: T) => void,
+  sliceMs = 10,
+): Promise<void> {
+  let until = performance.now() + sliceMs;
+  let n = 0;
+  for (const item of items) {
+    fn(item);
+    if ((++n & 63) === 0 && performance.now() >= until) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      until = performance.now() + sliceMs;
+    }
+  }
+}
