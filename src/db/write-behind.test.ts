@@ -63,6 +63,36 @@ describe('WriteBehind', () => {
     expect(started).toEqual([]);
   });
 
+  it('abandon(): waits for the write in progress, and nothing queued after it starts (it would run after a ROLLBACK)', async () => {
+    const c = await db.pool.connect();
+    try {
+      const events: string[] = [];
+      const writes = new WriteBehind();
+      let started!: () => void;
+      const inProgress = new Promise<void>((resolve) => (started = resolve));
+      writes.add(async () => {
+        started();
+        await c.query('select pg_sleep(0.2)');
+        events.push('in progress: finished');
+      });
+      writes.add(async () => {
+        events.push('queued: started');
+        await c.query('select 1');
+      });
+      const later = writes.run(async () => {
+        events.push('needed: started');
+        return 1;
+      });
+      await inProgress;
+      await writes.abandon();
+      events.push('abandon returned');
+      expect(events).toEqual(['in progress: finished', 'abandon returned']);
+      await expect(later).rejects.toThrow(/abandoned/);
+    } finally {
+      c.release();
+    }
+  });
+
   it('leaves no unhandled rejection when nobody waits for a failed write until later', async () => {
     const unhandled: unknown[] = [];
     const onUnhandled = (e: unknown) => unhandled.push(e);

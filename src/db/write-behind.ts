@@ -7,19 +7,30 @@
  * failure reported is the first one, not the "current transaction is aborted" (25P02) of every statement after it.
  * - `add(write)` queues a write whose result nobody needs;
  * - `run(write)` queues one and waits for its result (failing with the first failure queued before it, if any);
- * - `done()` waits for everything queued so far and throws the first failure.
+ * - `done()` waits for everything queued so far and throws the first failure;
+ * - `abandon()`, for a caller that fails before `done()`: nothing queued starts any more, and it returns once the
+ *   write in progress has settled. It must come before the caller's ROLLBACK: a write started after the rollback
+ *   would run on the same connection outside any transaction, and what it wrote would stay.
  */
 export class WriteBehind {
   private tail: Promise<unknown> = Promise.resolve();
+  private abandoned = false;
+
+  private next<T>(write: () => Promise<T>): Promise<T> {
+    return this.tail.then(() => {
+      if (this.abandoned) throw new Error('write abandoned: the transaction is failing');
+      return write();
+    });
+  }
 
   add(write: () => Promise<unknown>): void {
-    const p = this.tail.then(write);
+    const p = this.next(write);
     p.catch(() => undefined); // reported by done(), run() or the next add's chain
     this.tail = p;
   }
 
   run<T>(write: () => Promise<T>): Promise<T> {
-    const p = this.tail.then(write);
+    const p = this.next(write);
     p.catch(() => undefined); // the caller may await it later: never an unhandled rejection meanwhile
     this.tail = p;
     return p;
@@ -27,6 +38,11 @@ export class WriteBehind {
 
   async done(): Promise<void> {
     await this.tail;
+  }
+
+  async abandon(): Promise<void> {
+    this.abandoned = true;
+    await this.tail.catch(() => undefined);
   }
 }
 

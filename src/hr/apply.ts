@@ -14,6 +14,16 @@ import type { ImportPlan, PersonChange } from './plan.ts';
 import type { HrSource } from './sources.ts';
 import { PERSONAL_FIELDS, type DetectedEvent, type HrRecord } from './types.ts';
 
+export interface ApplyDeps {
+  jobs: Jobs;
+  naming: NamingPolicy;
+  /**
+   * Rows are pushed requests, not file rows (grouped pushes: see `push.ts`): the request each came from, whose
+   * correlation id its audit event carries; reasons then name no row.
+   */
+  correlationOf?: (row: number) => string | undefined;
+}
+
 export interface ApplyResult {
   /** The person each changed input row was applied to, by row number. */
   personIds: Map<number, string>;
@@ -96,15 +106,27 @@ function changesToAudit(events: DetectedEvent[]): {
 export async function applyPlan(
   tx: Tx,
   ctx: CommandContext,
-  deps: {
-    jobs: Jobs;
-    naming: NamingPolicy;
-    /**
-     * Rows are pushed requests, not file rows (grouped pushes: see `push.ts`): the request each came from, whose
-     * correlation id its audit event carries; reasons then name no row.
-     */
-    correlationOf?: (row: number) => string | undefined;
-  },
+  deps: ApplyDeps,
+  source: HrSource,
+  plan: ImportPlan,
+  importId: string,
+): Promise<ApplyResult> {
+  // Rows are sent without waiting for each load: Node builds the next ones (and the audit trail) meanwhile.
+  const writes = new WriteBehind();
+  try {
+    return await applyWith(writes, tx, ctx, deps, source, plan, importId);
+  } catch (e) {
+    // Before the caller rolls back: nothing queued may start after that, outside the transaction.
+    await writes.abandon();
+    throw e;
+  }
+}
+
+async function applyWith(
+  writes: WriteBehind,
+  tx: Tx,
+  ctx: CommandContext,
+  deps: ApplyDeps,
   source: HrSource,
   plan: ImportPlan,
   importId: string,
@@ -116,8 +138,6 @@ export async function applyPlan(
   if (changes.length >= 1000) await tx.client.query(`set local work_mem = '128MB'`);
   const ids = new Map<PersonChange, string>();
   for (const c of changes) ids.set(c, c.before?.id ?? ctx.ids());
-  // Rows are sent without waiting for each load: Node builds the next ones (and the audit trail) meanwhile.
-  const writes = new WriteBehind();
 
   // Names for people who need them: newcomers who are not terminated on arrival.
   const needNames = changes.filter((c) => c.before === null && c.record && c.status !== 'terminated');
