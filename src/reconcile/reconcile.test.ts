@@ -306,8 +306,8 @@ describe.skipIf(slapdSkipReason())('reconciliation against slapd', { timeout: 18
     const run = await reconcile({
       progressEvery: 2,
       onProgress: (n) => {
-        // slapd goes away in the middle of the paged search (its connections drop).
-        if (n >= 4 && !restarting) restarting = slapd.restart();
+        // slapd dies in the middle of the paged search (killed here, before the next page is asked for).
+        if (n >= 4 && !restarting) restarting = slapd.restart({ crash: true });
       },
     });
     await restarting;

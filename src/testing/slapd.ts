@@ -111,8 +111,12 @@ export interface Slapd {
   client(as?: 'root' | 'manager'): LdapClient;
   /** Like ldapmodify, but a non-zero exit throws with ldapmodify's stderr. */
   apply(ldif: string, opts?: { add?: boolean; as?: 'root' | 'manager' }): Promise<void>;
-  /** Stop and start slapd again on the same ports and data (connections drop; the directory stays). */
-  restart(): Promise<void>;
+  /**
+   * Stop and start slapd again on the same ports and data (connections drop; the directory stays). With `crash`,
+   * slapd is killed (SIGKILL) before this returns its promise: from a synchronous callback in the middle of a read,
+   * the server is gone before the reader's next request, whatever the timing (a graceful stop may answer a few more).
+   */
+  restart(opts?: { crash?: boolean }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -472,7 +476,8 @@ export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
       const r = await ldapmodify(text, o);
       if (r.code !== 0) throw new Error(`ldapmodify failed (${r.code}): ${r.stderr.trim()}`);
     },
-    async restart() {
+    async restart(opts = {}) {
+      if (opts.crash) current.kill('SIGKILL');
       await halt(current);
       for (let attempt = 0; ; attempt++) {
         const started = await launch(port, ldapsPort);
