@@ -169,10 +169,20 @@ describe('audit chain (real PostgreSQL)', () => {
         'select before, after from audit_events where seq = 1',
       );
       expect(JSON.stringify(raw.rows[0])).not.toContain('example.com');
-      expect((await listAudit(db, {})).items[0]!.after).toEqual({
-        email: 'ana@example.com',
-        department: 'Sales',
+      // The event's two values are one row, the placeholders their places in it.
+      const stored = await db.pool.query<{ ref: string; value: unknown }>(
+        'select ref::text, value from audit_personal_values',
+      );
+      expect(stored.rows).toEqual([
+        { ref: expect.any(String), value: { $values: ['old@example.com', 'ana@example.com'] } },
+      ]);
+      expect(raw.rows[0]).toEqual({
+        before: { email: { $personal: `${stored.rows[0]!.ref}#0` }, department: 'Sales' },
+        after: { email: { $personal: `${stored.rows[0]!.ref}#1` }, department: 'Sales' },
       });
+      const listed = (await listAudit(db, {})).items[0]!;
+      expect(listed.before).toEqual({ email: 'old@example.com', department: 'Sales' });
+      expect(listed.after).toEqual({ email: 'ana@example.com', department: 'Sales' });
 
       const erased = await transaction(db, (tx) =>
         erasePersonalData(tx, testContext(), 'person:E100', 'data subject request DSR-1'),

@@ -7,6 +7,9 @@ import {
   hashEvent,
   hashEventParts,
   personal,
+  personalRowRefs,
+  personalValueCount,
+  personalValueOf,
   resolvePersonal,
   type HashedEvent,
 } from './chain.ts';
@@ -110,6 +113,24 @@ describe('personal values', () => {
       () => 'r',
     );
     expect(r.value).toEqual({ at: '2026-01-01T00:00:00.000Z', list: [null, 1] });
+  });
+
+  it("are found in an event's pack by their index, and in a one-value row of the earlier form", () => {
+    const rows = new Map<string, unknown>([
+      ['p1', { $values: ['ana@example.com', '+49 30 1'] }],
+      ['legacy', 'old@example.com'],
+      ['legacy-list', ['a', 'b']],
+    ]);
+    expect(personalValueOf(rows, 'p1#0')).toBe('ana@example.com');
+    expect(personalValueOf(rows, 'p1#1')).toBe('+49 30 1');
+    expect(personalValueOf(rows, 'legacy')).toBe('old@example.com');
+    expect(personalValueOf(rows, 'legacy-list')).toEqual(['a', 'b']);
+    // Gone (erased) or not there: undefined, never another value.
+    for (const ref of ['p1#2', 'p1#-1', 'p1#x', 'p2#0', 'legacy-list#0', 'missing'])
+      expect(personalValueOf(rows, ref)).toBeUndefined();
+    expect(personalRowRefs(['p1#0', 'p1#1', 'legacy'])).toEqual(['p1', 'legacy']);
+    expect(personalValueCount(rows.get('p1'))).toBe(2);
+    expect(personalValueCount(rows.get('legacy-list'))).toBe(1);
   });
 
   it('resolve puts values back, or marks them erased', () => {

@@ -112,6 +112,42 @@ function normalise(v: unknown): unknown {
   return v === undefined ? null : JSON.parse(JSON.stringify(v));
 }
 
+/**
+ * An event's personal values are stored together, in one row under one ref (`{"$values": [v0, v1, …]}`), and the
+ * event's placeholders name their place in it: `{"$personal": "<ref>#<i>"}`. (Events written before this kept one
+ * row per value, its placeholder the row's bare ref; both are read.) One row per event instead of one per value:
+ * a bulk import writes half the rows, each with its index entries.
+ */
+export interface PersonalPack {
+  $values: unknown[];
+}
+
+function isPack(v: unknown): v is PersonalPack {
+  return typeof v === 'object' && v !== null && Array.isArray((v as PersonalPack).$values);
+}
+
+/** How many personal values a stored row holds (a pack, or one value of the earlier form). */
+export function personalValueCount(stored: unknown): number {
+  return isPack(stored) ? stored.$values.length : 1;
+}
+
+/** The rows that hold the given placeholders' values. */
+export function personalRowRefs(refs: readonly string[]): string[] {
+  return [...new Set(refs.map((r) => r.split('#', 1)[0]!))];
+}
+
+/**
+ * A placeholder's value from the stored rows (row ref → stored value), or `undefined` when it is gone (erased).
+ */
+export function personalValueOf(rows: ReadonlyMap<string, unknown>, ref: string): unknown {
+  const at = ref.indexOf('#');
+  if (at < 0) return rows.get(ref);
+  const stored = rows.get(ref.slice(0, at));
+  if (!isPack(stored)) return undefined;
+  const i = Number(ref.slice(at + 1));
+  return Number.isInteger(i) && i >= 0 && i < stored.$values.length ? stored.$values[i] : undefined;
+}
+
 /** Put personal values back (or an erasure marker) for display. */
 export function resolvePersonal(value: unknown, lookup: (ref: string) => unknown): unknown {
   if (isPersonalRef(value)) return lookup(value.$personal);

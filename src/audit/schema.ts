@@ -33,7 +33,10 @@ export const auditEvents = pgTable(
   ],
 );
 
-/** Personal values referenced from events by `{"$personal": ref}`; erasable without breaking the chain. */
+/**
+ * Personal values referenced from events by `{"$personal": "ref#i"}` (an event's values packed in one row, see
+ * `PersonalPack`; older rows hold one value under a bare ref); erasable without breaking the chain.
+ */
 export const auditPersonalValues = pgTable(
   'audit_personal_values',
   {

@@ -11,8 +11,12 @@ import {
   extractPersonal,
   hashEvent,
   hashEventParts,
+  personalRowRefs,
+  personalValueCount,
+  personalValueOf,
   resolvePersonal,
   type HashedEvent,
+  type PersonalPack,
 } from './chain.ts';
 
 export const AuditErrors = { invalidQuery: 'audit_query_invalid' } as const;
@@ -83,12 +87,20 @@ export interface PreparedAudit {
   readonly after: unknown;
   readonly beforeJson: string;
   readonly afterJson: string;
-  readonly personal: readonly { ref: string; value: unknown }[];
+  /** The event's personal values, in the order of their placeholders' indexes, stored as one row (`PersonalPack`). */
+  readonly personal: { readonly ref: string; readonly values: unknown[] } | null;
 }
 
 export function prepareAudit(ctx: Pick<CommandContext, 'ids'>, input: AuditInput): PreparedAudit {
-  const before = extractPersonal(input.before ?? null, ctx.ids);
-  const after = extractPersonal(input.after ?? null, ctx.ids);
+  let pack: string | undefined;
+  let n = 0;
+  // Placeholders are numbered in the order extractPersonal finds the values: before's, then after's.
+  const ref = () => `${(pack ??= ctx.ids())}#${n++}`;
+  const before = extractPersonal(input.before ?? null, ref);
+  const after = extractPersonal(input.after ?? null, ref);
+  const values: unknown[] = [];
+  for (const p of before.personal) values.push(p.value);
+  for (const p of after.personal) values.push(p.value);
   return {
     id: ctx.ids(),
     input,
@@ -96,7 +108,7 @@ export function prepareAudit(ctx: Pick<CommandContext, 'ids'>, input: AuditInput
     after: after.value,
     beforeJson: canonicalJson(before.value),
     afterJson: canonicalJson(after.value),
-    personal: before.personal.length ? [...before.personal, ...after.personal] : after.personal,
+    personal: pack === undefined ? null : { ref: pack, values },
   };
 }
 
@@ -161,12 +173,12 @@ export async function appendPrepared(
         before: p.beforeJson,
         after: p.afterJson,
       });
-      for (const v of p.personal)
+      if (p.personal)
         personalRows.push({
-          ref: v.ref,
+          ref: p.personal.ref,
           eventSeq: seq,
           dataSubject: input.dataSubject ?? null,
-          value: v.value,
+          value: { $values: p.personal.values } satisfies PersonalPack,
         });
       const e = { ...event, prevHash, hash };
       out.push(e);
@@ -384,19 +396,20 @@ export async function listAudit(
     .limit(limit + 1);
   const page = rows.slice(0, limit);
   const refs = page.flatMap((r) => collectRefs([r.before, r.after]));
-  const values = new Map<string, unknown>();
+  const stored = new Map<string, unknown>();
   if (refs.length && !q.hidePersonal) {
     const pv = await database.db
       .select()
       .from(auditPersonalValues)
-      .where(inArray(auditPersonalValues.ref, refs));
-    for (const v of pv) values.set(v.ref, v.value);
+      .where(inArray(auditPersonalValues.ref, personalRowRefs(refs)));
+    for (const v of pv) stored.set(v.ref, v.value);
   }
   const items = page.map((r) => {
     let erased = false;
     const lookup = (ref: string) => {
       if (q.hidePersonal) return '[hidden]';
-      if (values.has(ref)) return values.get(ref);
+      const value = personalValueOf(stored, ref);
+      if (value !== undefined) return value;
       erased = true;
       return '[erased]';
     };
@@ -426,14 +439,15 @@ export async function erasePersonalData(
   const deleted = await tx.db
     .delete(auditPersonalValues)
     .where(eq(auditPersonalValues.dataSubject, dataSubject))
-    .returning({ ref: auditPersonalValues.ref });
+    .returning({ value: auditPersonalValues.value });
+  const erasedValues = deleted.reduce((n, d) => n + personalValueCount(d.value), 0);
   await appendAudit(tx, ctx, {
     action: 'audit.personal_data.erase',
     subject: { type: 'data_subject', id: dataSubject },
-    after: { erasedValues: deleted.length },
+    after: { erasedValues },
     reason,
   });
-  return deleted.length;
+  return erasedValues;
 }
 
 export async function auditStats(

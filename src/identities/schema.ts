@@ -69,10 +69,11 @@ export const people = pgTable(
     index('people_name_sort_idx').on(t.lastName, t.firstName, t.id),
     index('people_manager_idx').on(t.managerEmployeeId),
     index('people_search_trgm_idx').using('gin', sql`${t.searchText} gin_trgm_ops`),
-    // SCIM's most common lookups (`userName eq`, `externalId eq`), in the exact form the filter compiler emits.
+    // SCIM's most common lookups (`userName eq`, `externalId eq`), in the exact form the filter compiler emits:
+    // folded by ICU, ordered byte by byte (`foldedSql`; an ICU-ordered index cost an import ~8 µs a row).
     index('people_scim_username_idx').using(
       'btree',
-      sql`lower((coalesce(${t.attributes} ->> 'scim.userName', ${t.username})) collate "und-x-icu")`,
+      sql`(lower((coalesce(${t.attributes} ->> 'scim.userName', ${t.username})) collate "und-x-icu") collate "C")`,
     ),
     // Partial: only people pushed over SCIM have one (an HR import's rows would all be null entries). `= $1` and
     // `is not null` both imply the predicate, so the SCIM filters still use it.
@@ -149,7 +150,10 @@ export const personGroups = pgTable(
   },
   (t) => [
     index('person_groups_source_idx').on(t.sourceId),
-    index('person_groups_name_idx').using('btree', sql`lower((${t.displayName}) collate "und-x-icu")`),
+    index('person_groups_name_idx').using(
+      'btree',
+      sql`(lower((${t.displayName}) collate "und-x-icu") collate "C")`,
+    ),
   ],
 );
 

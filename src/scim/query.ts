@@ -8,7 +8,7 @@ import type pg from 'pg';
 import type { Statements } from '../db/pipeline.ts';
 import { parseFilter } from './filter.ts';
 import { scimError } from './errors.ts';
-import { SqlParams, compileSql, foldedSql, type Resolve } from './sql.ts';
+import { SqlParams, compileSql, foldedOrderSql, type Resolve } from './sql.ts';
 
 /**
  * A named (prepared) statement for a query text: each connection parses and plans it once, not per request. The
@@ -66,9 +66,9 @@ function sortSql(table: ResourceTable, sortBy: string, lenient: boolean): string
     throw scimError(400, 'invalidValue', `sortBy "${sortBy}" is not an attribute path`, 'sortBy');
   const a = table.resolve(node.path);
   if (!a) throw scimError(400, 'invalidValue', `sortBy "${sortBy}": no such attribute`, 'sortBy');
-  if (a.kind === 'scalar') return a.type === 'string' && !a.caseExact ? foldedSql(a.sql) : a.sql;
+  if (a.kind === 'scalar') return a.type === 'string' && !a.caseExact ? foldedOrderSql(a.sql) : a.sql;
   // A multi-valued attribute sorts by its primary value, else its first (RFC 7644 §3.4.2.3).
-  return foldedSql(
+  return foldedOrderSql(
     `coalesce((select e->>'value' from jsonb_array_elements(${a.sql}) e where (e->>'primary')::boolean limit 1),
       (${a.sql})->0->>'value')`,
   );

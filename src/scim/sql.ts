@@ -58,8 +58,19 @@ export function likeLiteral(value: string): string {
  * Case-insensitive comparison folds both sides with ICU's root collation: `lower()` under the database's own locale
  * leaves non-ASCII letters alone in a `C` database (Å stays Å), and SCIM names are full of them. PostgreSQL builds
  * from Debian, Ubuntu, the PGDG packages and the embedded binaries all have ICU.
+ *
+ * For matching (`eq`, `ne`, `sw`, `co`, `ew`, uniqueness) the folded text is compared byte by byte (`collate "C"`):
+ * equality is the same as under ICU's root collation (it is deterministic), and the indexes built on this
+ * expression (userName, group displayName) compare keys with memcmp instead of ICU, which cost a 100k-person
+ * import ~0.8 s. Ordering (`gt`, `ge`, `lt`, `le`, `sortBy`) keeps ICU's order (`foldedOrderSql`): Ångström sorts
+ * with the A's, as people expect, not after z.
  */
 export function foldedSql(sql: string): string {
+  return `(lower((${sql}) collate "und-x-icu") collate "C")`;
+}
+
+/** The case-insensitive sort key of a text: folded, in ICU's root order (see `foldedSql`). */
+export function foldedOrderSql(sql: string): string {
   return `lower((${sql}) collate "und-x-icu")`;
 }
 
@@ -85,7 +96,8 @@ function compare(
     throw invalid(`${where}: "${op}" cannot compare with null`);
   }
   const text = attr.type === 'string' && !attr.caseExact;
-  const col = text ? foldedSql(attr.sql) : attr.sql;
+  const fold = op === 'gt' || op === 'ge' || op === 'lt' || op === 'le' ? foldedOrderSql : foldedSql;
+  const col = text ? fold(attr.sql) : attr.sql;
   switch (attr.type) {
     case 'boolean':
       if (typeof value !== 'boolean')
@@ -116,7 +128,7 @@ function compare(
           : '';
   const bound = (v: unknown) => {
     const p = params.add(v);
-    return text ? foldedSql(`${p}::text`) : `${p}${cast}`;
+    return text ? fold(`${p}::text`) : `${p}${cast}`;
   };
   let sql: string;
   switch (op) {
