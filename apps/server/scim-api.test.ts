@@ -627,6 +627,44 @@ describe('edges of the protocol', () => {
     expect(both.json().totalResults).toBe(2);
   });
 
+  it('takes a manager by SCIM id from the same source; strict refuses an unknown one, lenient keeps none', async () => {
+    const boss = await createUser(
+      'workday',
+      user('manager.boss', 'Mona', 'Boss', { [ENTERPRISE]: { employeeNumber: 'M-1' } }),
+    );
+    const report = await createUser(
+      'workday',
+      user('manager.report', 'Rita', 'Report', { [ENTERPRISE]: { manager: { value: boss.id } } }),
+    );
+    expect(report[ENTERPRISE].manager.value).toBe(boss.id);
+    const managerOf = async (id: string) =>
+      (
+        await database.pool.query<{ manager_employee_id: string | null }>(
+          'select manager_employee_id from people where id = $1',
+          [id],
+        )
+      ).rows[0]!.manager_employee_id;
+    expect(await managerOf(report.id)).toBe('M-1');
+    const stranger = '0190a0b0-0000-7000-8000-000000000001';
+    const refused = await scim(
+      'workday',
+      'POST',
+      '/Users',
+      user('manager.orphan', 'Otto', 'Orphan', { [ENTERPRISE]: { manager: { value: stranger } } }),
+    );
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json()).toMatchObject({ scimType: 'invalidValue' });
+    expect(refused.json().detail).toContain(`manager.value "${stranger}" is not a User of this HR source`);
+    // Another source's person is not this client's to name (the boss is in "workday", Entra pushes to "entra"): the
+    // lenient profile keeps the reference as sent, unresolved, instead of refusing the User.
+    const lenient = await createUser(
+      'entra',
+      user('manager.elsewhere', 'Elsa', 'Where', { [ENTERPRISE]: { manager: { value: boss.id } } }),
+    );
+    expect(lenient[ENTERPRISE].manager.value).toBe(boss.id);
+    expect(await managerOf(lenient.id)).toBeNull();
+  });
+
   it('restores a deleted User created again with the same employeeNumber (a rehire, same id)', async () => {
     const first = await createUser(
       'workday',

@@ -166,7 +166,7 @@ function defaultsOf(row: UserRow | undefined, baseUrl: string): Json {
 async function managerEmployeeId(
   db: Pick<Tx['client'], 'query'>,
   user: Json,
-  sourceId: string | null,
+  source: () => Promise<string | null>,
   lenientManager: boolean,
 ): Promise<string | null> {
   const hr = (user[HR_USER] ?? {}) as Json;
@@ -177,7 +177,7 @@ async function managerEmployeeId(
   const r = UUID_RE.test(value)
     ? await db.query<{ employee_id: string }>(
         `select employee_id from people where id = $1 and source_id = $2 and merged_into is null`,
-        [value, sourceId],
+        [value, await source()],
       )
     : { rows: [] };
   if (r.rows[0]) return r.rows[0].employee_id;
@@ -280,7 +280,8 @@ async function writeUser(call: ScimCall, w: UserWrite): Promise<string> {
       managerEmployeeId: await managerEmployeeId(
         call.deps.database.pool,
         w.user,
-        await sourceId(call),
+        // The source is looked up only for a manager given by SCIM id (a round trip most creates do without).
+        () => sourceId(call),
         lenient(call),
       ),
       now,
@@ -339,15 +340,14 @@ export async function createUser(call: ScimCall, body: unknown): Promise<Json> {
   const given = ((value[ENTERPRISE_USER] ?? {}) as Json).employeeNumber;
   const employeeId = typeof given === 'string' && given.trim() ? given.trim() : `scim-${call.ctx.ids()}`;
   // A person this client deleted comes back under the same employee number: a rehire, not a second person.
-  const source = await sourceId(call);
-  const deleted =
-    typeof given === 'string' && source
-      ? await call.deps.database.pool.query<UserRow & { source_id: string }>(
-          `select ${USER_COLUMNS}, p.source_id from ${USER_FROM} where p.source_id = $1 and p.employee_id = $2
+  const source = typeof given === 'string' ? await sourceId(call) : null;
+  const deleted = source
+    ? await call.deps.database.pool.query<UserRow & { source_id: string }>(
+        `select ${USER_COLUMNS}, p.source_id from ${USER_FROM} where p.source_id = $1 and p.employee_id = $2
            and p.merged_into is null and p.scim_deleted_at is not null`,
-          [source, employeeId],
-        )
-      : { rows: [] };
+        [source, employeeId],
+      )
+    : { rows: [] };
   const revived = deleted.rows[0];
   const id = await writeUser(call, {
     user: value,
