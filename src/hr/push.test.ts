@@ -5,7 +5,7 @@ import { Jobs } from '../jobs/index.ts';
 import { GatehouseError } from '../kit/errors.ts';
 import { testContext } from '../testing/context.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/db.ts';
-import { pushPerson, type GroupCheck, type PersonInput, type PushOptions } from './push.ts';
+import { pushPerson, pushPersonId, type GroupCheck, type PersonInput, type PushOptions } from './push.ts';
 import { startPublishingJobs } from '../testing/jobs.ts';
 
 /**
@@ -130,6 +130,49 @@ describe('concurrent pushes to one source', () => {
     const status = results.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as GatehouseError).code));
     expect(status).toEqual(['test_guard', 'ok', 'test_guard', 'ok']);
     expect(Object.keys(await stored(s))).toEqual(['H1', 'H3']);
+  });
+
+  it('read the stored person back only for the pushes that answer with it', async () => {
+    const s = 'read-back';
+    type Client = { query: (...args: unknown[]) => unknown };
+    const spied: { client: Client; query: Client['query'] }[] = [];
+    const statements: string[] = [];
+    // The guard runs first in the transaction: it records the statements sent on the transaction's connection.
+    const guard = (tx: Tx) => {
+      const client = tx.client as unknown as Client;
+      if (!spied.some((x) => x.client === client)) {
+        const query = client.query;
+        spied.push({ client, query });
+        client.query = function (this: unknown, config: unknown, ...rest: unknown[]) {
+          statements.push(typeof config === 'string' ? config : String((config as { text?: string }).text));
+          return query.call(this, config, ...rest);
+        };
+      }
+      return Promise.resolve();
+    };
+    const readsBack = () => statements.filter((q) => /where p\.id = any\(\$1::uuid\[\]\)/.test(q)).length;
+    try {
+      const id = await pushPersonId(deps(), testContext(), s, person('I0', 'Ida', 'Only'), {
+        expect: 'new',
+        guard,
+      });
+      expect(id.events.map((e) => e.type)).toEqual(['joiner']);
+      const row = await database.pool.query<{ employee_id: string }>(
+        'select employee_id from people where id = $1',
+        [id.personId],
+      );
+      expect(row.rows).toEqual([{ employee_id: 'I0' }]);
+      expect(statements.length).toBeGreaterThan(5);
+      expect(readsBack()).toBe(0);
+      const full = await pushPerson(deps(), testContext(), s, person('I1', 'Ivo', 'Full'), {
+        expect: 'new',
+        guard,
+      });
+      expect(full.person).toMatchObject({ employeeId: 'I1', username: 'ivo.full' });
+      expect(readsBack()).toBe(1);
+    } finally {
+      for (const x of spied) x.client.query = x.query;
+    }
   });
 
   it('make a group check once for all the pushes of a group that name it', async () => {

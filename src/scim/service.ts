@@ -7,7 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { appendAudit } from '../audit/index.ts';
 import { transaction, type Database, type Tx } from '../db/pool.ts';
 import type { Statements } from '../db/pipeline.ts';
-import { pushPerson, PushErrors, type GroupCheck } from '../hr/push.ts';
+import { pushPersonId, PushErrors, type GroupCheck } from '../hr/push.ts';
 import type { ImportDeps } from '../hr/imports.ts';
 import { ensureSource } from '../hr/sources.ts';
 import type { CommandContext } from '../kit/context.ts';
@@ -271,7 +271,6 @@ async function writeUser(call: ScimCall, w: UserWrite): Promise<string> {
   if (typeof userName !== 'string' || userName.trim() === '')
     throw scimError(400, 'invalidValue', 'userName is required and cannot be empty', 'userName');
   const now = call.ctx.clock.now();
-  let personId = '';
   let input;
   try {
     input = personInputOf(w.user, {
@@ -292,7 +291,8 @@ async function writeUser(call: ScimCall, w: UserWrite): Promise<string> {
   }
   const current = w.current;
   try {
-    await pushPerson(call.deps, call.ctx, call.client.source, input, {
+    // The resource is read after the commit (getUser): the push itself answers only with the person's id.
+    const pushed = await pushPersonId(call.deps, call.ctx, call.client.source, input, {
       expect: w.expect,
       // Two writes of one userName are never grouped in one transaction: the second's check sees the first.
       keys: [`scim-username:${userName.toLowerCase()}`],
@@ -312,15 +312,12 @@ async function writeUser(call: ScimCall, w: UserWrite): Promise<string> {
           }
         : {}),
       check: { by: USERNAME_CHECK, arg: { userName, self: current?.id ?? null } },
-      after: async (tx, id) => {
-        personId = id;
-        await w.after?.(tx, id);
-      },
+      ...(w.after ? { after: w.after } : {}),
     });
+    return pushed.personId;
   } catch (e) {
     throw asScim(e);
   }
-  return personId;
 }
 
 /** Recompute-and-write with optimistic concurrency: a change computed from a stale read is redone (up to 3 times). */
