@@ -24,9 +24,7 @@ export class WriteBehind {
   }
 
   add(write: () => Promise<unknown>): void {
-    const p = this.next(write);
-    p.catch(() => undefined); // reported by done(), run() or the next add's chain
-    this.tail = p;
+    void this.run(write); // a failure is reported by done(), or by a later run()
   }
 
   run<T>(write: () => Promise<T>): Promise<T> {

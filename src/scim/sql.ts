@@ -66,7 +66,7 @@ export function likeLiteral(value: string): string {
  * with the A's, as people expect, not after z.
  */
 export function foldedSql(sql: string): string {
-  return `(lower((${sql}) collate "und-x-icu") collate "C")`;
+  return `(${foldedOrderSql(sql)} collate "C")`;
 }
 
 /** The case-insensitive sort key of a text: folded, in ICU's root order (see `foldedSql`). */
