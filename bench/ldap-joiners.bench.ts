@@ -4,8 +4,9 @@
  * modify each), measured in the same run on identical fresh servers.
  *
  *   connector        for each joiner: create (one add; the post-read control returns the new entry) then addMember
- *                    twice (each: one search finding the account and the group by entryUUID, then the modify of the
- *                    group); CONCURRENCY joiners in flight over one LDAP connection;
+ *                    twice (each: the modify of the group, merged with concurrent ones for the same group; the DNs
+ *                    come from the add's post-read and from a search by entryUUID once the group's DN is older
+ *                    than the connector's recentDnMs); CONCURRENCY joiners in flight over one LDAP connection;
  *   ldapadd          `ldapmodify -a -f joiners.ldif`: N add records then 2N `changetype: modify / add: member`
  *                    records, one connection, one operation at a time (what a hand-written LDIF import does);
  *   ldapaddBulkMembers  the same adds, then one modify per group adding all its members at once: what a bulk loader
@@ -169,6 +170,8 @@ interface Round {
   clientCpu: number;
   /** Connector only: membership modifies sent (concurrent adds to one group are merged into one). */
   membershipModifies?: number;
+  /** Connector only: searches sent (identity checks by entryUUID for member writes). */
+  searches?: number;
 }
 
 async function viaConnector(people: Joiner[], log: (s: string) => void): Promise<Round> {
@@ -182,6 +185,12 @@ async function viaConnector(people: Joiner[], log: (s: string) => void): Promise
       groups.push({ objectClass: 'group', id: values(e!, 'entryUUID')[0]!, name: dn, attributes: {} });
     }
     await c.test();
+    let searches = 0;
+    const search = c.client.search.bind(c.client);
+    c.client.search = (base, opts) => {
+      searches++;
+      return search(base, opts);
+    };
     let next = 0;
     const cpu0 = slapd.cpuSeconds() ?? 0;
     const client0 = process.cpuUsage();
@@ -202,8 +211,10 @@ async function viaConnector(people: Joiner[], log: (s: string) => void): Promise
     const membershipModifies = c.membershipWrites().writes;
     await c.close();
     await verify(slapd, people, groupDns);
-    log(`connector: ${people.length} joiners in ${seconds.toFixed(2)} s`);
-    return { seconds, serverCpu, clientCpu: (used.user + used.system) / 1e6, membershipModifies };
+    log(
+      `connector: ${people.length} joiners in ${seconds.toFixed(2)} s (slapd ${serverCpu.toFixed(2)} s CPU, ${searches} searches)`,
+    );
+    return { seconds, serverCpu, clientCpu: (used.user + used.system) / 1e6, membershipModifies, searches };
   } finally {
     await slapd.stop();
   }
@@ -279,11 +290,13 @@ export default async function run(opts: BenchOptions): Promise<BenchResult> {
   };
   const fastest = rounds.connector.reduce((a, b) => (b.seconds < a.seconds ? b : a));
   const modifies = fastest.membershipModifies ?? 2 * n;
-  // One add per joiner, and one search + one modify per (merged) membership change.
+  const searches = fastest.searches ?? 0;
+  // One add per joiner, one modify per (merged) membership change, and the identity searches.
   const connector = method(rounds.connector, {
     concurrency: CONCURRENCY,
-    ldapOperations: n + 2 * modifies,
+    ldapOperations: n + modifies + searches,
     membershipModifies: modifies,
+    identitySearches: searches,
   });
   const ldapadd = method(rounds.ldapadd, { ldapOperations: 3 * n });
   const bulk = method(rounds.ldapaddBulkMembers, { ldapOperations: n + GROUPS });
@@ -309,8 +322,8 @@ export default async function run(opts: BenchOptions): Promise<BenchResult> {
     },
     notes: [
       'Target (issue 5): >= 1,000 joiner accounts/s through the connector, with 2 group memberships each, and the ratio to a bare ldapadd of the same LDIF in the same run.',
-      `The connector does one add per joiner (its post-read control returns entryUUID and the server's DN, so nothing is read back). Memberships requested at the same time for one group are merged: one search finds the group and every member by entryUUID — so a stale or reused DN never adds the wrong entry, and a missing account is not_found instead of a dangling member — then one modify adds them all (a failed merged modify falls back to one member at a time, so each caller gets its own error). ldapadd does 3 operations per joiner (add and 2 modifies) and checks nothing. ${CONCURRENCY} joiners are in flight at once over one connection; ldapadd runs one operation at a time.`,
-      'serverCpuMsPerAccount is slapd CPU time (from /proc) per joiner, clientCpuMsPerAccount this process (connector + ldapts): what limits the connector is the CPU of the 2 cores shared by slapd and Node (the identity searches cost slapd about 0.25 ms per joiner, the post-read about 0.08 ms); with other work on the machine both fall.',
+      `The connector does one add per joiner (its post-read control returns entryUUID and the server's DN, so nothing is read back). Memberships requested at the same time for one group are merged into one modify (a failed merged modify falls back to one member at a time, so each caller gets its own error). The DNs written are ones the directory gave the connector within recentDnMs (default 1 s: the add's post-read for the joiner, the last search for the group); older ones are found by entryUUID in one search first, so a DN seen long ago is never trusted and a missing account is not_found instead of a dangling member (identitySearches counts them). ldapadd does 3 operations per joiner (add and 2 modifies) and checks nothing. ${CONCURRENCY} joiners are in flight at once over one connection; ldapadd runs one operation at a time.`,
+      'serverCpuMsPerAccount is slapd CPU time (from /proc) per joiner, clientCpuMsPerAccount this process (connector + ldapts): what limits the connector is the CPU of the 2 cores shared by slapd and Node (before recentDnMs, a search per merged member write cost slapd about 0.35 ms and Node about 0.2 ms per joiner; the post-read costs slapd about 0.08 ms); with other work on the machine both fall.',
       'The memberof overlay turns each membership modify into a second write (memberOf on the account), the same for every method.',
       `Each method runs on a fresh slapd with the same ${GROUPS} pre-created groups (each ends with about ${Math.round((2 * n) / GROUPS)} members); checked afterwards: account count, 2 memberOf per account, 2N member values. ${DURABLE ? 'fsync is on for every write transaction.' : 'Writes are not fsynced (dbnosync): with fsync on (LDAP_BENCH_DURABLE=1) mdb syncs every write transaction, and every method becomes bound by the disk (measured here on a loaded machine, 2,000 joiners: about 160/s through the connector, whose concurrency overlaps the syncs, and 120/s for ldapadd; 5 writes per joiner).'}`,
       'Untimed warm-up: 500 joiners through the connector on a throwaway server. Methods interleave over 2 rounds; the fastest round is reported, every round in secondsPerRound.',

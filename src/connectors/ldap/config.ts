@@ -106,6 +106,15 @@ export const ldapConfigSchema = z
         'sync(null) looks this far back for the newest change, to allow for clock skew with the server',
       ),
     syncBatchSize: z.number().int().min(1).default(1000).describe('Most changes one sync call returns'),
+    recentDnMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(60_000)
+      .default(1000)
+      .describe(
+        'A group member write uses a DN the directory gave this connector at most this long ago (ms) instead of searching for it again; 0 searches before every member write. Lower it if other tools rename entries while Gatehouse writes',
+      ),
   })
   .strict()
   .superRefine((c, ctx) => {

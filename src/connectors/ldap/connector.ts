@@ -14,6 +14,8 @@
  * - groupOfNames requires a member: an empty group holds `groups.emptyMember` (the empty DN), hidden on read.
  * - Concurrent addMember/removeMember calls for one group are merged into one modify after one lookup by entryUUID
  *   (coalesce.ts, shared with the Active Directory connector); a merged modify that fails is retried member by member.
+ *   DNs the directory gave within `recentDnMs` (an add's post-read, a rename, a search) are not looked up again
+ *   (recent.ts).
  * - sync reports upserts by modifyTimestamp (+ entryCSN); deletions are not reported (see sync.ts).
  */
 import { ConnectorError, unsupported } from '../kit/errors.ts';
@@ -66,6 +68,7 @@ import {
   type Rdn,
 } from './escape.ts';
 import { Coalescer } from './coalesce.ts';
+import { RecentDns } from './recent.ts';
 import { Subschema } from './schema.ts';
 import {
   compareKeys,
@@ -102,6 +105,15 @@ const OPERATIONAL = ['entryUUID', 'memberOf', 'pwdAccountLockedTime', 'modifyTim
 const HIDDEN = new Set(['userpassword', 'entryuuid', 'pwdaccountlockedtime', 'entrycsn', 'modifytimestamp']);
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/**
+ * A write failure that a DN gone stale could explain: noSuchObject (the group was renamed or deleted), or
+ * constraintViolation (memberof's `dangling error` refusing a member DN that names no entry).
+ */
+function staleDn(e: unknown): boolean {
+  const rc = e instanceof ConnectorError ? Number(e.details.resultCode) : NaN;
+  return rc === 32 || rc === 19;
+}
+
 /** What names an object for merging member changes: its entryUUID when it has one, else the ref as given. */
 function refKey(ref: ObjectRef): string {
   return ref.id && UUID_RE.test(ref.id) ? ref.id.toLowerCase() : `ref\u0000${ref.id}\u0000${ref.name ?? ''}`;
@@ -135,10 +147,13 @@ export class LdapConnector implements Connector {
   #schema: Promise<Subschema | undefined> | undefined;
   /** False once the server refused the assertion control (then writes look the entry up first). */
   #assertions = true;
+  /** DNs the directory gave a moment ago, by entryUUID, for member writes (see recent.ts). */
+  readonly #recent: RecentDns;
 
   constructor(cfg: LdapConfig, deps: ConnectorDeps) {
     this.#cfg = cfg;
     this.#deps = deps;
+    this.#recent = new RecentDns(cfg.recentDnMs, () => deps.clock.now().getTime());
     this.#log = deps.log.child({ connector: 'ldap', url: cfg.url });
     const mode = cfg.tls.mode ?? (/^ldaps:/i.test(cfg.url) ? 'ldaps' : 'none');
     this.#client = new LdapClient({
@@ -297,7 +312,7 @@ export class LdapConnector implements Connector {
         this.#isKind(kind, e) &&
         (!ref.id || first(e, 'entryUUID')?.toLowerCase() === ref.id.toLowerCase())
       )
-        return e;
+        return this.#seen(kind, e);
     }
     if (!ref.id || !UUID_RE.test(ref.id)) return undefined;
     const found = await this.#client.searchAll(this.#cfg.baseDn, {
@@ -307,7 +322,15 @@ export class LdapConnector implements Connector {
       binaryAttributes: BINARY_ATTRIBUTES,
       pageSize: 0,
     });
-    return found.find((e) => this.#isKind(kind, e));
+    const e = found.find((x) => this.#isKind(kind, x));
+    return e && this.#seen(kind, e);
+  }
+
+  /** Note where the directory says an entry is (for member writes, see recent.ts). */
+  #seen(kind: Kind, e: LdapEntry): LdapEntry {
+    const id = first(e, 'entryUUID');
+    if (id) this.#recent.remember(id, kind.objectClass, e.dn);
+    return e;
   }
 
   #notFound(kind: Kind, ref: ObjectRef): ConnectorError {
@@ -319,24 +342,42 @@ export class LdapConnector implements Connector {
   }
 
   /**
-   * The current DNs of several objects, in one search by entryUUID when every ref has one (else one lookup each).
-   * Throws not_found naming the first that is missing.
+   * The current DNs of several objects: those the directory gave a moment ago (`recent`, see recent.ts) as they
+   * are, the rest in one search by entryUUID when every ref has one (else one lookup each). `recent` in the answer
+   * says whether any DN came from memory. Throws not_found naming the first that is missing.
    */
-  async #dnsOf(refs: readonly [Kind, ObjectRef][]): Promise<string[]> {
-    if (refs.every(([, r]) => r.id && UUID_RE.test(r.id))) {
+  async #dnsOf(
+    refs: readonly [Kind, ObjectRef][],
+    recent: boolean,
+  ): Promise<{ dns: string[]; recent: boolean }> {
+    const known = refs.map(([kind, r]) =>
+      recent && r.id && UUID_RE.test(r.id) ? this.#recent.get(r.id, kind.objectClass) : undefined,
+    );
+    const missing = refs.filter((_, i) => known[i] === undefined);
+    const used = missing.length < refs.length;
+    if (missing.length === 0) return { dns: known as string[], recent: used };
+    if (missing.every(([, r]) => r.id && UUID_RE.test(r.id))) {
       const found = await this.#client.searchAll(this.#cfg.baseDn, {
         scope: 'sub',
-        filter: `(|${refs.map(([, r]) => `(entryUUID=${escapeFilterValue(r.id)})`).join('')})`,
+        filter: `(|${missing.map(([, r]) => `(entryUUID=${escapeFilterValue(r.id)})`).join('')})`,
         attributes: ['entryUUID', 'objectClass'],
         pageSize: 0,
       });
-      return refs.map(([kind, r]) => {
+      const dns = refs.map(([kind, r], i) => {
+        if (known[i] !== undefined) return known[i];
         const e = found.find((x) => first(x, 'entryUUID')?.toLowerCase() === r.id.toLowerCase());
         if (!e || !this.#isKind(kind, e)) throw this.#notFound(kind, r);
-        return e.dn;
+        return this.#seen(kind, e).dn;
       });
+      return { dns, recent: used };
     }
-    return Promise.all(refs.map(([kind, r]) => this.#dnOf(kind, r)));
+    const dns = await Promise.all(refs.map(([kind, r], i) => known[i] ?? this.#dnOf(kind, r)));
+    return { dns, recent: used };
+  }
+
+  /** Forget the DNs of these refs: a write to them failed in a way a stale DN could explain. */
+  #forget(refs: readonly ObjectRef[]): void {
+    for (const r of refs) if (r.id) this.#recent.forget(r.id);
   }
 
   async #dnOf(kind: Kind, ref: ObjectRef): Promise<string> {
@@ -554,6 +595,7 @@ export class LdapConnector implements Connector {
       ? await this.#toObject(kind, post.entry, undefined, new Map())
       : await this.get(ref);
     if (!created) throw this.#notFound(kind, ref);
+    this.#recent.remember(created.id, kind.objectClass, created.name);
     this.#log.debug({ dn, id: created.id }, `created ${kind.objectClass}`);
     return created;
   }
@@ -615,6 +657,7 @@ export class LdapConnector implements Connector {
     await this.#write(kind, ref, false, (dn, opts) =>
       this.#client.del(dn, { operation: `delete ${kind.objectClass}`, ...opts }),
     );
+    this.#forget([ref]);
   }
 
   async disable(ref: ObjectRef): Promise<void> {
@@ -730,8 +773,8 @@ export class LdapConnector implements Connector {
    * search that finds the group and every member by entryUUID. That search replaces the per-member identity check
    * and is just as strict: it is sent when the merged modify is, after every request in it was made, so each DN
    * written is the one the directory gives for the entryUUID one round trip before the write — as for a request on
-   * its own. A stale name in a ref is never used, and batches are keyed by the group's entryUUID, so requests for
-   * different groups never share a modify. Anything amiss (a member or the group not found, a value already there or
+   * its own — or one it gave this connector within `recentDnMs` (recent.ts). A stale name in a ref is never used,
+   * and batches are keyed by the group's entryUUID, so requests for different groups never share a modify. Anything amiss (a member or the group not found, a value already there or
    * already gone, the last member) fails the merged write, and each request then runs alone for its own answer.
    */
   readonly #members = new Coalescer<MemberChange>((_key, changes) => this.#changeMembers(changes), {
@@ -740,25 +783,43 @@ export class LdapConnector implements Connector {
 
   async #changeMembers(changes: readonly MemberChange[]): Promise<void> {
     const { op, gk, group } = changes[0]!;
-    const [dn, ...members] = await this.#dnsOf([
+    const refs: [Kind, ObjectRef][] = [
       [gk, group],
       ...changes.map((c): [Kind, ObjectRef] => [c.mk, c.member]),
-    ]);
-    await this.#client.modify(
-      dn!,
-      [{ operation: op === 'add' ? 'add' : 'delete', attribute: 'member', values: members }],
-      {
-        operation: `${op} ${members.length} group members`,
-      },
-    );
+    ];
+    const {
+      dns: [dn, ...members],
+      recent,
+    } = await this.#dnsOf(refs, true);
+    try {
+      await this.#client.modify(
+        dn!,
+        [{ operation: op === 'add' ? 'add' : 'delete', attribute: 'member', values: members }],
+        {
+          operation: `${op} ${members.length} group members`,
+        },
+      );
+    } catch (e) {
+      // Each request is now retried alone (coalesce.ts); if a remembered DN may be why, they look it up afresh.
+      if (recent && staleDn(e)) this.#forget(refs.map(([, r]) => r));
+      throw e;
+    }
   }
 
-  /** One member change on its own: the group and the member looked up, then the modify, with its own answer. */
-  async #changeMember({ op, gk, group, mk, member }: MemberChange): Promise<void> {
-    const [memberDn, dn] = (await this.#dnsOf([
-      [mk, member],
-      [gk, group],
-    ])) as [string, string];
+  /**
+   * One member change on its own: the group's and the member's DNs (remembered or looked up), then the modify, with
+   * its own answer. A failure a stale remembered DN could explain is retried once after a search.
+   */
+  async #changeMember(request: MemberChange, recent = true): Promise<void> {
+    const { op, gk, group, mk, member } = request;
+    const found = await this.#dnsOf(
+      [
+        [mk, member],
+        [gk, group],
+      ],
+      recent,
+    );
+    const [memberDn, dn] = found.dns as [string, string];
     const operation = `${op} group member ${memberDn}`;
     const change = (operation: 'add' | 'delete', value: string): LdapModification => ({
       operation,
@@ -768,6 +829,10 @@ export class LdapConnector implements Connector {
     try {
       await this.#client.modify(dn, [change(op === 'add' ? 'add' : 'delete', memberDn)], { operation });
     } catch (e) {
+      if (found.recent && staleDn(e)) {
+        this.#forget([member, group]);
+        return this.#changeMember(request, false);
+      }
       const rc = e instanceof ConnectorError ? e.details.resultCode : undefined;
       if (op === 'add' && rc === 20) return; // already a member
       if (op === 'remove' && rc === 16) return; // not a member

@@ -11,7 +11,7 @@ import { contractSuite, expectError } from '../kit/contract.ts';
 import type { ContractFixture } from '../kit/contract-types.ts';
 import { ConnectorError, isConnectorError } from '../kit/errors.ts';
 import { Secret, type Connector, type ConnectorObject, type ObjectRef } from '../kit/types.ts';
-import { systemClock } from '../../kit/clock.ts';
+import { systemClock, type Clock } from '../../kit/clock.ts';
 import { silentLogger } from '../../kit/log.ts';
 import { LdapClient, first, values, type LdapModification } from './client.ts';
 import { DISABLED_LOCK_TIME, ldapConnector, type LdapConfigInput, type LdapConnector } from './index.ts';
@@ -38,10 +38,10 @@ describe.skipIf(skip)(skip || 'ldap connector against OpenLDAP slapd', () => {
   function config(over: Partial<LdapConfigInput> = {}): LdapConfigInput {
     return { ...slapd.connectorConfig(), passwordPolicyDn: slapd.policyDn, ...over };
   }
-  function open(over: Partial<LdapConfigInput> = {}): Connector {
+  function open(over: Partial<LdapConfigInput> = {}, clock: Clock = systemClock): Connector {
     const c = ldapConnector.open(ldapConnector.configSchema.parse(config(over)), {
       log: silentLogger,
-      clock: systemClock,
+      clock,
     });
     opened.push(c);
     return c;
@@ -536,20 +536,88 @@ describe.skipIf(skip)(skip || 'ldap connector against OpenLDAP slapd', () => {
     const names = (list: ConnectorObject[]) => list.map((o) => o.name).sort();
 
     it('concurrent adds to one group are one lookup and one modify, and memberOf follows', async () => {
-      const c = open();
-      const g = await c.create('group', { cn: `merged ${uniq()}` });
-      const ps = await people(c, 6);
+      for (const recentDnMs of [0, 1000]) {
+        const c = open({ recentDnMs });
+        const g = await c.create('group', { cn: `merged ${uniq()}` });
+        const ps = await people(c, 6);
+        const s = spy(c);
+        await Promise.all(ps.map((p) => c.addMember(g, p)));
+        // The first is sent at once; the five that came while it was in flight go together.
+        expect(s.writes).toEqual([
+          { dn: g.name, changes: ['add 1'] },
+          { dn: g.name, changes: ['add 5'] },
+        ]);
+        // One identity check per modify, not per member; none when the adds' post-reads gave every DN just now.
+        expect(s.searches).toHaveLength(recentDnMs ? 0 : 2);
+        expect((c as LdapConnector).membershipWrites()).toEqual({ requests: 6, writes: 2 });
+        expect(await memberNames(c, g)).toEqual(names(ps));
+        for (const p of ps) expect((await c.get(p))?.memberOf).toEqual([g.id]);
+      }
+    });
+
+    it('uses a DN the directory gave within recentDnMs and searches for older ones', async () => {
+      let now = Date.parse('2026-11-23T09:00:00Z');
+      const c = open({ recentDnMs: 1000 }, { now: () => new Date(now) });
+      const g = await c.create('group', { cn: `recent ${uniq()}` });
+      const [a] = await people(c, 1);
+      const s = spy(c);
+      now += 1000;
+      await c.addMember(g, a!); // both DNs exactly 1 s old: still used
+      expect(s.searches).toEqual([]);
+      now += 1;
+      const [b] = await people(c, 1);
+      await c.addMember(g, b!); // the group's DN is now older than 1 s: looked up (and only it)
+      expect(s.searches).toEqual([`(|(entryUUID=${g.id}))`]);
+      await c.removeMember(g, b!); // the search just now gave the group's DN again, b's add its own
+      expect(s.searches).toHaveLength(1);
+      expect(s.writes.map((w) => w.dn)).toEqual([g.name, g.name, g.name]);
+      expect(await memberNames(c, g)).toEqual([a!.name]);
+      // Reads note where an entry is too: a get makes an old DN fresh.
+      now += 5000;
+      await c.get(b!);
+      await c.get(g);
+      const reads = s.searches.length;
+      await c.addMember(g, b!);
+      expect(s.searches).toHaveLength(reads);
+      expect(await memberNames(c, g)).toEqual(names([a!, b!]));
+    });
+
+    it('a group renamed by another tool inside recentDnMs: the write misses, both DNs are looked up, it lands', async () => {
+      const c = open({ recentDnMs: 60_000 });
+      const g = await c.create('group', { cn: `outside ${uniq()}` });
+      const ps = await people(c, 3);
+      const newCn = `moved outside ${uniq()}`;
+      await slapd.apply(`dn: ${g.name}\nchangetype: modrdn\nnewrdn: ${rdn('cn', newCn)}\ndeleteoldrdn: 1\n`);
+      const moved = `${rdn('cn', newCn)},${slapd.groupsDn}`;
       const s = spy(c);
       await Promise.all(ps.map((p) => c.addMember(g, p)));
-      // The first is sent at once; the five that came while it was in flight go together.
       expect(s.writes).toEqual([
-        { dn: g.name, changes: ['add 1'] },
-        { dn: g.name, changes: ['add 5'] },
+        { dn: g.name, changes: ['add 1'], rc: 32 }, // noSuchObject: the remembered DN is gone
+        { dn: moved, changes: ['add 1'] }, // after a search for both
+        { dn: moved, changes: ['add 2'] }, // that search gave the group's new DN
       ]);
-      expect(s.searches).toHaveLength(2); // one identity check per modify, not per member
-      expect((c as LdapConnector).membershipWrites()).toEqual({ requests: 6, writes: 2 });
-      expect(await memberNames(c, g)).toEqual(names(ps));
+      expect(s.searches).toHaveLength(1);
+      expect(
+        values((await rootRead(moved, ['member']))!, 'member')
+          .filter(Boolean)
+          .sort(),
+      ).toEqual(names(ps));
       for (const p of ps) expect((await c.get(p))?.memberOf).toEqual([g.id]);
+      // Deleted by another tool: the same retry, and then the truth (not_found), not a dangling write.
+      await slapd.apply(`dn: ${moved}\nchangetype: delete\n`);
+      const [d] = await people(c, 1);
+      await expectError(() => c.addMember({ ...g, name: moved }, d!), 'not_found', 'a group deleted outside');
+    });
+
+    it('with recentDnMs 0, a member renamed by another tool just before is written under its new DN', async () => {
+      const c = open({ recentDnMs: 0 });
+      const g = await c.create('group', { cn: `strict ${uniq()}` });
+      const [a] = await people(c, 1);
+      const newUid = `renamed-outside-${uniq()}`;
+      await slapd.apply(`dn: ${a!.name}\nchangetype: modrdn\nnewrdn: uid=${newUid}\ndeleteoldrdn: 1\n`);
+      await c.addMember(g, a!);
+      expect(await memberNames(c, g)).toEqual([`uid=${newUid},${slapd.usersDn}`]);
+      expect((await c.get({ objectClass: 'account', id: a!.id }))?.memberOf).toEqual([g.id]);
     });
 
     it('a merged add that fails falls back to one modify each; each caller gets its own answer', async () => {
@@ -617,7 +685,7 @@ describe.skipIf(skip)(skip || 'ldap connector against OpenLDAP slapd', () => {
     });
 
     it('concurrent removals are merged too; a non-member and the last members fall back', async () => {
-      const c = open();
+      const c = open({ recentDnMs: 0 });
       const ps = await people(c, 8);
       const g = await c.create('group', { cn: `leavers ${uniq()}`, member: ps.map((p) => p.name) });
       const s = spy(c);
