@@ -354,25 +354,24 @@ export class LdapConnector implements Connector {
       recent && r.id && UUID_RE.test(r.id) ? this.#recent.get(r.id, kind.objectClass) : undefined,
     );
     const missing = refs.filter((_, i) => known[i] === undefined);
-    const used = missing.length < refs.length;
-    if (missing.length === 0) return { dns: known as string[], recent: used };
-    if (missing.every(([, r]) => r.id && UUID_RE.test(r.id))) {
+    const recentUsed = missing.length < refs.length;
+    let dns: string[];
+    if (missing.length === 0) dns = known as string[];
+    else if (missing.every(([, r]) => r.id && UUID_RE.test(r.id))) {
       const found = await this.#client.searchAll(this.#cfg.baseDn, {
         scope: 'sub',
         filter: `(|${missing.map(([, r]) => `(entryUUID=${escapeFilterValue(r.id)})`).join('')})`,
         attributes: ['entryUUID', 'objectClass'],
         pageSize: 0,
       });
-      const dns = refs.map(([kind, r], i) => {
+      dns = refs.map(([kind, r], i) => {
         if (known[i] !== undefined) return known[i];
         const e = found.find((x) => first(x, 'entryUUID')?.toLowerCase() === r.id.toLowerCase());
         if (!e || !this.#isKind(kind, e)) throw this.#notFound(kind, r);
         return this.#seen(kind, e).dn;
       });
-      return { dns, recent: used };
-    }
-    const dns = await Promise.all(refs.map(([kind, r], i) => known[i] ?? this.#dnOf(kind, r)));
-    return { dns, recent: used };
+    } else dns = await Promise.all(refs.map(([kind, r], i) => known[i] ?? this.#dnOf(kind, r)));
+    return { dns, recent: recentUsed };
   }
 
   /** Forget the DNs of these refs: a write to them failed in a way a stale DN could explain. */
@@ -654,9 +653,10 @@ export class LdapConnector implements Connector {
 
   async delete(ref: ObjectRef): Promise<void> {
     const kind = this.#kind(ref.objectClass);
-    await this.#write(kind, ref, false, (dn, opts) =>
-      this.#client.del(dn, { operation: `delete ${kind.objectClass}`, ...opts }),
-    );
+    await this.#write(kind, ref, false, async (dn, opts) => {
+      await this.#client.del(dn, { operation: `delete ${kind.objectClass}`, ...opts });
+      this.#recent.forgetDn(dn); // the entry deleted, whether or not the ref carried its id
+    });
     this.#forget([ref]);
   }
 
@@ -774,8 +774,9 @@ export class LdapConnector implements Connector {
    * and is just as strict: it is sent when the merged modify is, after every request in it was made, so each DN
    * written is the one the directory gives for the entryUUID one round trip before the write — as for a request on
    * its own — or one it gave this connector within `recentDnMs` (recent.ts). A stale name in a ref is never used,
-   * and batches are keyed by the group's entryUUID, so requests for different groups never share a modify. Anything amiss (a member or the group not found, a value already there or
-   * already gone, the last member) fails the merged write, and each request then runs alone for its own answer.
+   * and batches are keyed by the group's entryUUID, so requests for different groups never share a modify.
+   * Anything amiss (a member or the group not found, a value already there or already gone, the last member) fails
+   * the merged write, and each request then runs alone for its own answer.
    */
   readonly #members = new Coalescer<MemberChange>((_key, changes) => this.#changeMembers(changes), {
     identity: (c) => `${c.member.objectClass}\u0000${refKey(c.member)}`,

@@ -484,6 +484,11 @@ describe.skipIf(skip)(skip || 'ldap connector against OpenLDAP slapd', () => {
       };
       await expectError(() => c.addMember(g, ghost), 'not_found', 'ghost member');
       expect((await c.get(g))?.attributes.member).toEqual([]);
+      // Deleted through a ref without its id, a moment after the add gave its DN: not a dangling member either.
+      const gone = await c.create('account', person(`gone-${uniq()}`));
+      await c.delete({ objectClass: 'account', id: '', name: gone.name });
+      await expectError(() => c.addMember(g, gone), 'not_found', 'a member deleted by name');
+      expect(values((await rootRead(g.name, ['member']))!, 'member')).toEqual(['']);
     });
   });
 

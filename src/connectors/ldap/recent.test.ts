@@ -20,6 +20,10 @@ describe('RecentDns', () => {
     expect(r.get(ID, 'account')).toBe('uid=b,ou=people,dc=x');
     r.forget(ID.toLowerCase());
     expect(r.get(ID, 'account')).toBeUndefined();
+    r.remember(ID, 'account', 'uid=b,ou=people,dc=x');
+    r.remember('other', 'account', 'uid=c,ou=people,dc=x');
+    r.forgetDn('UID=B,ou=people,dc=x');
+    expect([r.get(ID, 'account'), r.get('other', 'account')]).toEqual([undefined, 'uid=c,ou=people,dc=x']);
   });
 
   it('remembers nothing when maxAgeMs is 0, and nothing without an id', () => {

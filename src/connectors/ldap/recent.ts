@@ -46,4 +46,10 @@ export class RecentDns {
   forget(id: string): void {
     this.#byId.delete(id.toLowerCase());
   }
+
+  /** Forget whatever was at this DN (an entry deleted through a ref without its id). */
+  forgetDn(dn: string): void {
+    const lower = dn.toLowerCase();
+    for (const [id, hit] of this.#byId) if (hit.dn.toLowerCase() === lower) this.#byId.delete(id);
+  }
 }
