@@ -11,6 +11,7 @@ import { pushPersonId, PushErrors, type GroupCheck } from '../hr/push.ts';
 import type { ImportDeps } from '../hr/imports.ts';
 import { ensureSource } from '../hr/sources.ts';
 import type { CommandContext } from '../kit/context.ts';
+import { Batcher } from '../kit/batch.ts';
 import { GatehouseError, isGatehouseError } from '../kit/errors.ts';
 import { scimError } from './errors.ts';
 import { listRows, pageOf, prepared, type ListQuery, type ResourceTable } from './query.ts';
@@ -79,7 +80,11 @@ function sourceId(call: ScimCall): Promise<string | null> {
 const NO_SOURCE = '00000000-0000-0000-0000-000000000000';
 
 /** The client's rows, as a condition: its source by name inside the query (no round trip of its own). */
-function sourceCondition(call: ScimCall, column: string, params: SqlParams): string {
+function sourceCondition(
+  call: { client: Pick<ScimClient, 'readAll' | 'source'> },
+  column: string,
+  params: SqlParams,
+): string {
   return call.client.readAll
     ? 'true'
     : `${column} = (select id from hr_sources where name = ${params.add(call.client.source)})`;
@@ -149,8 +154,44 @@ async function userRow(db: Statements, call: ScimCall, id: string) {
   return r.rows[0];
 }
 
+/** Users read by id, batched (`Batcher`): per connection pool, then per what the client may see. */
+const userReaders = new WeakMap<Statements, Map<string, Batcher<string, UserRow>>>();
+
+function userReader(db: Statements, call: ScimCall): Batcher<string, UserRow> {
+  let byScope = userReaders.get(db);
+  if (!byScope) userReaders.set(db, (byScope = new Map()));
+  const { readAll, source } = call.client;
+  const scope = readAll ? '*' : `source:${source}`;
+  let reader = byScope.get(scope);
+  if (!reader) {
+    const visible = { client: { readAll, source } };
+    byScope.set(
+      scope,
+      (reader = new Batcher(async (ids) => {
+        const params = new SqlParams();
+        const r = await db.query<UserRow>(
+          prepared(
+            `select ${USER_COLUMNS} from ${USER_FROM}
+             where p.id = any(${params.add(ids)}::uuid[]) and p.merged_into is null and p.scim_deleted_at is null
+               and ${sourceCondition(visible, 'p.source_id', params)}`,
+            params.values,
+          ),
+        );
+        return new Map(r.rows.map((row) => [row.id, row]));
+      })),
+    );
+  }
+  return reader;
+}
+
+/**
+ * A User as the client sees it. Reads by id are batched: the requests answered in one turn (a SCIM group's creates,
+ * concurrent GETs) read their Users with one statement.
+ */
 export async function getUser(call: ScimCall, id: string): Promise<Json> {
-  const row = await userRow(call.deps.database.reads, call, id);
+  const row = UUID_RE.test(id)
+    ? await userReader(call.deps.database.reads, call).load(id.toLowerCase())
+    : undefined;
   if (!row) throw notFound('User', id);
   return userResource(row, call.baseUrl);
 }
