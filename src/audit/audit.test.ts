@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { transaction } from '../db/index.ts';
+import { transaction, type Tx } from '../db/index.ts';
+import { afterWaitingForLock } from '../testing/locks.ts';
 import { createTestDatabase, superuser, type TestDatabase } from '../testing/db.ts';
 import { testContext } from '../testing/context.ts';
 import { appendAudit, erasePersonalData, listAudit, personal, verifyChain } from './index.ts';
@@ -214,6 +215,23 @@ describe('audit chain (real PostgreSQL)', () => {
         ),
       );
       expect(await verifyChain(db)).toMatchObject({ ok: true, checked: 20 });
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('links a writer that waited for the chain lock to the event committed while it waited', async () => {
+    const db = await fresh();
+    try {
+      const append = (tx: Tx, id: string) =>
+        appendAudit(tx, testContext(), { action: 'test.wait', subject: { type: 't', id } });
+      const [[a], [b]] = await afterWaitingForLock(
+        db,
+        (tx) => append(tx, 'first'),
+        () => transaction(db, (tx) => append(tx, 'second')),
+      );
+      expect(b).toMatchObject({ seq: a!.seq + 1, prevHash: a!.hash });
+      expect(await verifyChain(db)).toMatchObject({ ok: true, checked: 2 });
     } finally {
       await db.drop();
     }

@@ -139,10 +139,12 @@ export async function appendPrepared(
   list: readonly PreparedAudit[],
 ): Promise<AuditEvent[]> {
   if (list.length === 0) return [];
-  await tx.client.query('select pg_advisory_xact_lock($1)', [CHAIN_LOCK]);
-  const head = await tx.client.query<{ seq: number; hash: string }>(
-    'select seq, hash from audit_events order by seq desc limit 1',
-  );
+  // The chain lock and the head in one round trip (migration 0015: the head is read after the lock is granted).
+  const head = await tx.client.query<{ seq: number; hash: string }>({
+    name: 'audit_chain_head_locked',
+    text: 'select seq, hash from audit_chain_head_locked($1)',
+    values: [CHAIN_LOCK],
+  });
   const genesis = { prevHash: head.rows[0]?.hash ?? GENESIS_HASH, seq: head.rows[0]?.seq ?? 0 };
   const occurredAt = new Date(ctx.clock.now().getTime()); // ms precision, stored as timestamptz(3)
   const occurredIso = occurredAt.toISOString();
@@ -187,25 +189,43 @@ export async function appendPrepared(
     }
   }
   if (list.length < COPY_THRESHOLD) {
-    const rows: (typeof auditEvents.$inferInsert)[] = [...chained()].map(({ e }) => ({
-      seq: e.seq,
-      id: e.id,
-      occurredAt,
-      actorType: e.actor.type,
-      actorId: e.actor.id,
-      actorName: e.actor.name,
-      action: e.action,
-      subjectType: e.subject.type,
-      subjectId: e.subject.id,
-      before: e.before,
-      after: e.after,
-      reason: e.reason,
-      correlationId: e.correlationId,
-      prevHash: e.prevHash,
-      hash: e.hash,
-    }));
-    await tx.db.insert(auditEvents).values(rows);
-    if (personalRows.length) await tx.db.insert(auditPersonalValues).values(personalRows);
+    // One prepared statement for the events and their personal values, each column an array parameter.
+    const events = [...chained()];
+    const column = <T>(f: (x: { e: AuditEvent; p: PreparedAudit }) => T) => events.map(f);
+    await tx.client.query({
+      name: 'audit_append_small',
+      text: `with events as (
+          insert into audit_events (${AUDIT_COLUMNS.join(', ')})
+          select * from unnest($1::bigint[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[], $6::text[],
+            $7::text[], $8::text[], $9::text[], $10::jsonb[], $11::jsonb[], $12::text[], $13::text[], $14::text[],
+            $15::text[])
+        ), personal as (
+          insert into audit_personal_values (ref, event_seq, data_subject, value)
+          select * from unnest($16::uuid[], $17::bigint[], $18::text[], $19::jsonb[])
+        )
+        select 1`,
+      values: [
+        column(({ e }) => e.seq),
+        column(({ e }) => e.id),
+        column(() => occurredIso),
+        column(({ e }) => e.actor.type),
+        column(({ e }) => e.actor.id),
+        column(({ e }) => e.actor.name ?? null),
+        column(({ e }) => e.action),
+        column(({ e }) => e.subject.type),
+        column(({ e }) => e.subject.id),
+        column(({ e, p }) => (e.before === null ? null : p.beforeJson)),
+        column(({ e, p }) => (e.after === null ? null : p.afterJson)),
+        column(({ e }) => e.reason ?? null),
+        column(({ e }) => e.correlationId ?? null),
+        column(({ e }) => e.prevHash),
+        column(({ e }) => e.hash),
+        personalRows.map((r) => r.ref),
+        personalRows.map((r) => r.eventSeq),
+        personalRows.map((r) => r.dataSubject ?? null),
+        personalRows.map((r) => JSON.stringify(r.value)),
+      ],
+    });
     return out;
   }
   // Bulk (an HR import audits every changed person): COPY is several times faster than multi-row INSERTs, and the

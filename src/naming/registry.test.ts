@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { transaction, type Tx } from '../db/index.ts';
 import { isGatehouseError } from '../kit/errors.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/db.ts';
+import { afterWaitingForLock } from '../testing/locks.ts';
 import { DEFAULT_NAMING_POLICY, type NamingPolicy } from './policy.ts';
 import {
   allocateNames,
@@ -247,6 +248,20 @@ describe('allocateNames (real PostgreSQL)', () => {
       'ola.nordmann',
       'ola.nordmann2',
     ]);
+  });
+
+  it('names a batch that waited for the naming lock after the names committed while it waited', async () => {
+    const [a, b] = [person('Kari', 'Waitlock'), person('Kari', 'Waitlock')];
+    const [ra, rb] = await afterWaitingForLock(
+      database,
+      (tx) => allocateNames(tx, [a], policy, T0),
+      () => allocate([b]),
+    );
+    expect(ra.get(a.personId)!.username).toBe('kari.waitlock');
+    expect(rb.get(b.personId)).toMatchObject({
+      username: 'kari.waitlock2',
+      workEmail: 'kari.waitlock2@corp.test',
+    });
   });
 
   it('refuses a person listed twice', async () => {

@@ -187,37 +187,32 @@ class Availability {
   }
 }
 
+/**
+ * The registered names that may be variants of the lookups' prefixes, loaded into `into`. With `locked`, under the
+ * naming lock, taken by the same statement (`name_variants_locked`, migration 0015: one round trip; the read
+ * still sees everything committed before the lock was granted).
+ */
 async function loadVariants(
-  db: Pick<Database, 'db'>,
+  db: Pick<Database, 'pool'> | Tx,
   lookups: Record<NameKind, Lookup>,
   now: Date,
   into: Availability,
   batch: ReadonlySet<string>,
+  locked: boolean,
 ): Promise<void> {
+  const client = 'client' in db ? db.client : db.pool;
   // Both kinds in one read (chunked for a bulk import): the prefixes of each, with their kind.
   const all = (['username', 'email'] as const).flatMap((kind) =>
     [...lookups[kind].prefixes].map((prefix) => [kind, prefix] as const),
   );
+  if (all.length === 0 && locked) await lock(db as Tx);
   for (let i = 0; i < all.length; i += LOOKUP_CHUNK) {
     const chunk = all.slice(i, i + LOOKUP_CHUNK);
-    // A candidate is its prefix followed by digits, "@" or nothing: one range of the primary key (value is in "C"
-    // order) holds them, with a few neighbours that are filtered out below. The lateral subquery (kept apart by
-    // "offset 0") holds the plan to one probe per prefix whatever the statistics say: with a freshly filled, not
-    // yet analysed registry PostgreSQL would otherwise scan every row of the kind.
-    const r = await db.db.execute<{
-      kind: NameKind;
-      value: string;
-      person_id: string;
-      reusable: boolean;
-    }>(sql`
-      select k.kind, r.value, r.person_id, coalesce(r.reusable_after <= ${now}, false) as reusable
-      from unnest(${sql.param(chunk.map((c) => c[0]))}::text[], ${sql.param(chunk.map((c) => c[1]))}::text[])
-        as k(kind, prefix)
-      cross join lateral (
-        select value, person_id, reusable_after from name_registry
-        where kind = k.kind and value >= k.prefix collate "C" and value < (k.prefix || 'A') collate "C"
-        offset 0
-      ) as r`);
+    const r = await client.query<{ kind: NameKind; value: string; person_id: string; reusable: boolean }>({
+      name: 'name_variants_locked',
+      text: 'select kind, value, person_id, reusable from name_variants_locked($1, $2, $3::text[], $4::text[])',
+      values: [locked ? NAMING_LOCK : null, now, chunk.map((c) => c[0]), chunk.map((c) => c[1])],
+    });
     for (const row of r.rows)
       if (lookups[row.kind].keys.has(indexKey(row.value)))
         into.load(row.kind, row.value, { personId: row.person_id, reusable: row.reusable }, batch);
@@ -387,8 +382,7 @@ export async function allocateNames(
     }
   }
   const av = new Availability(policy);
-  await lock(tx);
-  await loadVariants(tx, keys, now, av, batch);
+  await loadVariants(tx, keys, now, av, batch, true);
   const fresh: Reservation = { usernames: [], emailLocals: [], personIds: [] };
   const existing: Reservation = { usernames: [], emailLocals: [], personIds: [] };
   for (let i = 0; i < people.length; i++) {
@@ -448,7 +442,7 @@ function emailIsCandidateOf(email: string, local: string, policy: NamingPolicy):
  * not change is kept.
  */
 export async function previewRename(
-  db: Pick<Database, 'db'>,
+  db: Pick<Database, 'pool'> | Tx,
   person: RenamePerson,
   policy: NamingPolicy,
   now: Date,
@@ -463,7 +457,7 @@ export async function previewRename(
   if (!keepUsername) keysOf('username', b.username, policy, keys.username);
   if (!keepEmail) keysOf('email', b.emailLocal, policy, keys.email);
   const av = new Availability(policy);
-  await loadVariants(db, keys, now, av, new Set([person.personId]));
+  await loadVariants(db, keys, now, av, new Set([person.personId]), false);
   const chosen = choose(av, person.personId, {
     ...(keepUsername ? {} : { username: b.username }),
     ...(keepEmail ? {} : { emailLocal: b.emailLocal }),
