@@ -40,6 +40,8 @@ const AUDIT_COLUMNS = [
   'hash',
 ] as const;
 
+const PERSONAL_COLUMNS = ['ref', 'event_seq', 'data_subject', 'value'] as const;
+
 const CHAIN_LOCK = 7_201_002; // advisory lock id: "one audit writer at a time" (held to commit)
 
 export interface AuditInput {
@@ -188,10 +190,33 @@ export async function appendPrepared(
       prevHash = hash;
     }
   }
+  /** An event as stored: AUDIT_COLUMNS order. */
+  const eventRow = ({ e, p }: { e: AuditEvent; p: PreparedAudit }) => [
+    e.seq,
+    e.id,
+    occurredIso,
+    e.actor.type,
+    e.actor.id,
+    e.actor.name ?? null,
+    e.action,
+    e.subject.type,
+    e.subject.id,
+    e.before === null ? null : p.beforeJson,
+    e.after === null ? null : p.afterJson,
+    e.reason ?? null,
+    e.correlationId ?? null,
+    e.prevHash,
+    e.hash,
+  ];
+  /** Personal values as stored: PERSONAL_COLUMNS order (the chain's links fill them, so after `chained()`). */
+  const personalValues = () =>
+    personalRows.map((r) => [r.ref, r.eventSeq, r.dataSubject ?? null, JSON.stringify(r.value)]);
   if (list.length < COPY_THRESHOLD) {
     // One prepared statement for the events and their personal values, each column an array parameter.
-    const events = [...chained()];
-    const column = <T>(f: (x: { e: AuditEvent; p: PreparedAudit }) => T) => events.map(f);
+    const events = [...chained()].map(eventRow);
+    const personal = personalValues();
+    const columns = (rows: unknown[][], width: number) =>
+      Array.from({ length: width }, (_, i) => rows.map((r) => r[i]));
     await tx.client.query({
       name: 'audit_append_small',
       text: `with events as (
@@ -200,69 +225,26 @@ export async function appendPrepared(
             $7::text[], $8::text[], $9::text[], $10::jsonb[], $11::jsonb[], $12::text[], $13::text[], $14::text[],
             $15::text[])
         ), personal as (
-          insert into audit_personal_values (ref, event_seq, data_subject, value)
+          insert into audit_personal_values (${PERSONAL_COLUMNS.join(', ')})
           select * from unnest($16::uuid[], $17::bigint[], $18::text[], $19::jsonb[])
         )
         select 1`,
-      values: [
-        column(({ e }) => e.seq),
-        column(({ e }) => e.id),
-        column(() => occurredIso),
-        column(({ e }) => e.actor.type),
-        column(({ e }) => e.actor.id),
-        column(({ e }) => e.actor.name ?? null),
-        column(({ e }) => e.action),
-        column(({ e }) => e.subject.type),
-        column(({ e }) => e.subject.id),
-        column(({ e, p }) => (e.before === null ? null : p.beforeJson)),
-        column(({ e, p }) => (e.after === null ? null : p.afterJson)),
-        column(({ e }) => e.reason ?? null),
-        column(({ e }) => e.correlationId ?? null),
-        column(({ e }) => e.prevHash),
-        column(({ e }) => e.hash),
-        personalRows.map((r) => r.ref),
-        personalRows.map((r) => r.eventSeq),
-        personalRows.map((r) => r.dataSubject ?? null),
-        personalRows.map((r) => JSON.stringify(r.value)),
-      ],
+      values: [...columns(events, AUDIT_COLUMNS.length), ...columns(personal, PERSONAL_COLUMNS.length)],
     });
     return out;
   }
   // Bulk (an HR import audits every changed person): COPY is several times faster than multi-row INSERTs, and the
   // rows are produced while PostgreSQL loads the previous chunk.
-  const json = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
   await copyRows(
     tx.client,
     'audit_events',
     AUDIT_COLUMNS,
     (function* () {
-      for (const { e, p } of chained())
-        yield [
-          e.seq,
-          e.id,
-          occurredIso,
-          e.actor.type,
-          e.actor.id,
-          e.actor.name ?? null,
-          e.action,
-          e.subject.type,
-          e.subject.id,
-          e.before === null ? null : p.beforeJson,
-          e.after === null ? null : p.afterJson,
-          e.reason ?? null,
-          e.correlationId ?? null,
-          e.prevHash,
-          e.hash,
-        ];
+      for (const x of chained()) yield eventRow(x);
     })(),
   );
   if (personalRows.length)
-    await copyRows(
-      tx.client,
-      'audit_personal_values',
-      ['ref', 'event_seq', 'data_subject', 'value'],
-      personalRows.map((p) => [p.ref, p.eventSeq, p.dataSubject ?? null, json(p.value)]),
-    );
+    await copyRows(tx.client, 'audit_personal_values', PERSONAL_COLUMNS, personalValues());
   return out;
 }
 

@@ -205,8 +205,8 @@ async function loadVariants(
   const all = (['username', 'email'] as const).flatMap((kind) =>
     [...lookups[kind].prefixes].map((prefix) => [kind, prefix] as const),
   );
-  if (all.length === 0 && locked) await lock(db as Tx);
-  for (let i = 0; i < all.length; i += LOOKUP_CHUNK) {
+  // At least one call, so that the lock is taken even with nothing to look up.
+  for (let i = 0; i === 0 || i < all.length; i += LOOKUP_CHUNK) {
     const chunk = all.slice(i, i + LOOKUP_CHUNK);
     const r = await client.query<{ kind: NameKind; value: string; person_id: string; reusable: boolean }>({
       name: 'name_variants_locked',

@@ -140,20 +140,6 @@ export async function listUsers(call: ScimCall, q: ListQuery) {
   };
 }
 
-async function userRow(db: Statements, call: ScimCall, id: string) {
-  if (!UUID_RE.test(id)) return undefined;
-  const params = new SqlParams();
-  const r = await db.query<UserRow>(
-    prepared(
-      `select ${USER_COLUMNS} from ${USER_FROM}
-       where p.id = ${params.add(id)} and p.merged_into is null and p.scim_deleted_at is null
-         and ${sourceCondition(call, 'p.source_id', params)}`,
-      params.values,
-    ),
-  );
-  return r.rows[0];
-}
-
 /** Users read by id, batched (`Batcher`): per connection pool, then per what the client may see. */
 const userReaders = new WeakMap<Statements, Map<string, Batcher<string, UserRow>>>();
 
@@ -185,13 +171,15 @@ function userReader(db: Statements, call: ScimCall): Batcher<string, UserRow> {
 }
 
 /**
- * A User as the client sees it. Reads by id are batched: the requests answered in one turn (a SCIM group's creates,
- * concurrent GETs) read their Users with one statement.
+ * A User's row as the client may see it. Reads by id are batched: the requests answered in one turn (a SCIM group's
+ * creates, concurrent GETs) read their Users with one statement.
  */
+async function userRow(db: Statements, call: ScimCall, id: string): Promise<UserRow | undefined> {
+  return UUID_RE.test(id) ? userReader(db, call).load(id.toLowerCase()) : undefined;
+}
+
 export async function getUser(call: ScimCall, id: string): Promise<Json> {
-  const row = UUID_RE.test(id)
-    ? await userReader(call.deps.database.reads, call).load(id.toLowerCase())
-    : undefined;
+  const row = await userRow(call.deps.database.reads, call, id);
   if (!row) throw notFound('User', id);
   return userResource(row, call.baseUrl);
 }

@@ -14,10 +14,10 @@ BEGIN
 END $$;--> statement-breakpoint
 
 -- The registered names that may be variants of the given prefixes, under the naming lock (held to commit; none for a
--- NULL lock_id: a preview that reserves nothing). A
--- candidate is its prefix followed by digits, "@" or nothing: one range of the primary key (value is in "C" order)
--- holds them, with a few neighbours that the caller filters out. The lateral subquery (kept apart by "offset 0")
--- holds the plan to one probe per prefix whatever the statistics say.
+-- NULL lock_id: a preview that reserves nothing). A candidate is its prefix followed by digits, "@" or nothing: one
+-- range of the primary key (value is in "C" order) holds them, with a few neighbours that the caller filters out. The
+-- lateral subquery (kept apart by "offset 0") holds the plan to one probe per prefix whatever the statistics say: with
+-- a freshly filled, not yet analysed registry PostgreSQL would otherwise scan every row of the kind.
 CREATE FUNCTION name_variants_locked(lock_id bigint, at timestamptz, kinds text[], prefixes text[])
 RETURNS TABLE (kind text, value text, person_id uuid, reusable boolean)
 LANGUAGE plpgsql VOLATILE AS $$
