@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, gt, gte, inArray, lt, lte, sql, type SQL } from 'drizzle-orm';
 import type { Database, Tx } from '../db/pool.ts';
 import { copyRows } from '../db/copy.ts';
+import type { WriteBehind } from '../db/write-behind.ts';
 import type { CommandContext, Actor } from '../kit/context.ts';
 import { GatehouseError } from '../kit/errors.ts';
 import { auditEvents, auditPersonalValues } from './schema.ts';
@@ -139,14 +140,21 @@ export async function appendPrepared(
   tx: Tx,
   ctx: CommandContext,
   list: readonly PreparedAudit[],
+  writes?: WriteBehind,
 ): Promise<AuditEvent[]> {
-  if (list.length === 0) return [];
-  // The chain lock and the head in one round trip (migration 0015: the head is read after the lock is granted).
-  const head = await tx.client.query<{ seq: number; hash: string }>({
-    name: 'audit_chain_head_locked',
-    text: 'select seq, hash from audit_chain_head_locked($1)',
-    values: [CHAIN_LOCK],
-  });
+  if (list.length === 0) {
+    await writes?.done();
+    return [];
+  }
+  // The chain lock and the head in one round trip (migration 0015: the head is read after the lock is granted),
+  // after the caller's writes (sent behind them on a pipelined connection; failing with the first of theirs).
+  const readHead = () =>
+    tx.client.query<{ seq: number; hash: string }>({
+      name: 'audit_chain_head_locked',
+      text: 'select seq, hash from audit_chain_head_locked($1)',
+      values: [CHAIN_LOCK],
+    });
+  const head = await (writes ? writes.run(readHead) : readHead());
   const genesis = { prevHash: head.rows[0]?.hash ?? GENESIS_HASH, seq: head.rows[0]?.seq ?? 0 };
   const occurredAt = new Date(ctx.clock.now().getTime()); // ms precision, stored as timestamptz(3)
   const occurredIso = occurredAt.toISOString();
@@ -211,13 +219,13 @@ export async function appendPrepared(
   /** Personal values as stored: PERSONAL_COLUMNS order (the chain's links fill them, so after `chained()`). */
   const personalValues = () =>
     personalRows.map((r) => [r.ref, r.eventSeq, r.dataSubject ?? null, JSON.stringify(r.value)]);
-  if (list.length < COPY_THRESHOLD) {
+  if (list.length < COPY_THRESHOLD || tx.pipelined) {
     // One prepared statement for the events and their personal values, each column an array parameter.
     const events = [...chained()].map(eventRow);
     const personal = personalValues();
     const columns = (rows: unknown[][], width: number) =>
       Array.from({ length: width }, (_, i) => rows.map((r) => r[i]));
-    await tx.client.query({
+    const appended = tx.client.query({
       name: 'audit_append_small',
       text: `with events as (
           insert into audit_events (${AUDIT_COLUMNS.join(', ')})
@@ -231,6 +239,9 @@ export async function appendPrepared(
         select 1`,
       values: [...columns(events, AUDIT_COLUMNS.length), ...columns(personal, PERSONAL_COLUMNS.length)],
     });
+    // Pipelined, the commit goes out behind it (and fails with it).
+    if (tx.unanswered) tx.unanswered(appended);
+    else await appended;
     return out;
   }
   // Bulk (an HR import audits every changed person): COPY is several times faster than multi-row INSERTs, and the

@@ -23,15 +23,28 @@ export function copyText(v: CopyValue): string {
  * in memory with one INSERT (one round trip: a few people pushed together), more with COPY FROM STDIN, streamed in
  * 256 KiB chunks (two round trips, but the fastest way to load thousands). Table and column names are identifiers
  * written by our code, never user input; they are quoted anyway.
+ *
+ * On a pipelined connection (which refuses COPY) every row goes in the one INSERT, and the INSERT is sent before
+ * this returns (so the writes after it keep their order): the column types must be known by then — loaded for
+ * every table (`loadColumnTypes`), or given as `types` (a temporary table's).
  */
 export async function copyRows(
   client: pg.PoolClient | pg.Client,
   table: string,
   columns: readonly string[],
   rows: Iterable<readonly CopyValue[]> | AsyncIterable<readonly CopyValue[]>,
+  types?: readonly string[],
 ): Promise<void> {
+  if (types) columnTypes.set(table, new Map(columns.map((c, i) => [c, types[i]!])));
   const cols = columns.map(ident).join(', ');
   let source = rows;
+  if (isPipelined(client)) {
+    if (!(Symbol.iterator in rows))
+      throw new Error(`rows for ${table} on a pipelined connection must be in memory`);
+    const all = [...rows];
+    if (all.length) await insertRows(client, table, columns, all);
+    return;
+  }
   if (Symbol.iterator in rows) {
     const it = rows[Symbol.iterator]();
     const head: (readonly CopyValue[])[] = [];
@@ -75,6 +88,28 @@ const SMALL_ROWS = 200;
 
 /** Column types by table name: what an INSERT of text values casts each to (looked up once per process). */
 const columnTypes = new Map<string, Map<string, string>>();
+let allTablesLoaded = false;
+
+function isPipelined(client: pg.PoolClient | pg.Client): boolean {
+  return (client as { pipeline?: boolean }).pipeline === true;
+}
+
+/** The column types of every table in the schema, in one statement, once per process (for pipelined INSERTs). */
+export async function loadColumnTypes(client: pg.PoolClient | pg.Client): Promise<void> {
+  if (allTablesLoaded) return;
+  const r = await client.query<{ table: string; name: string; type: string }>(
+    `select c.relname as table, a.attname as name, format_type(a.atttypid, a.atttypmod) as type
+       from pg_attribute a join pg_class c on c.oid = a.attrelid
+      where c.relnamespace = current_schema()::regnamespace and c.relkind in ('r', 'p')
+        and a.attnum > 0 and not a.attisdropped`,
+  );
+  for (const x of r.rows) {
+    let t = columnTypes.get(x.table);
+    if (!t) columnTypes.set(x.table, (t = new Map()));
+    t.set(x.name, x.type);
+  }
+  allTablesLoaded = true;
+}
 
 /**
  * One INSERT of rows given as text, each column an array parameter cast to the column's type: the values are
@@ -88,6 +123,11 @@ async function insertRows(
 ): Promise<void> {
   let types = columnTypes.get(table);
   if (!types || columns.some((c) => !types!.has(c))) {
+    // A lookup first would let the writes queued after this one overtake its INSERT.
+    if (isPipelined(client))
+      throw new Error(
+        `the column types of ${table} are not known: give them to copyRows on a pipelined connection`,
+      );
     const r = await client.query<{ name: string; type: string }>(
       `select attname as name, format_type(atttypid, atttypmod) as type from pg_attribute
         where attrelid = $1::regclass and attnum > 0 and not attisdropped`,

@@ -1,3 +1,5 @@
+import { statementsSent, type Tx } from './pool.ts';
+
 /**
  * Writes queued on a transaction's connection without the caller waiting for each, so Node goes on preparing what
  * comes next (rows of the next table, the audit trail) while PostgreSQL loads what came before.
@@ -5,6 +7,9 @@
  * Each write starts when the one before it has finished: statements keep the order they were queued in (a write
  * that reads a table loaded by an earlier one sees its rows), and after a failure nothing more is started, so the
  * failure reported is the first one, not the "current transaction is aborted" (25P02) of every statement after it.
+ * On a pipelined transaction (`new WriteBehind(tx)`, `pipelinedTransaction`) each write starts as soon as it is
+ * queued instead, and the connection keeps their order; the statements sent behind a failed one fail with 25P02,
+ * and the failure reported is still the first.
  * - `add(write)` queues a write whose result nobody needs;
  * - `run(write)` queues one and waits for its result (failing with the first failure queued before it, if any);
  * - `done()` waits for everything queued so far and throws the first failure;
@@ -15,15 +20,87 @@
 export class WriteBehind {
   private tail: Promise<unknown> = Promise.resolve();
   private abandoned = false;
+  private readonly sent: (() => number) | undefined;
+  /** Pipelined: what the next write waits for before it starts (a write that sent nothing when called), if any. */
+  private blocked: Promise<void> | null = null;
+
+  /**
+   * On a pipelined transaction (`pipelinedTransaction`), `tx` makes each write start as soon as it is queued: the
+   * connection carries it behind the ones before, so PostgreSQL runs them back to back, in order, without waiting
+   * for Node. A write must then send its statement when called; one that sends nothing at once (it awaits something
+   * first) is waited for, as without a pipeline, before the next starts.
+   */
+  constructor(tx?: Tx) {
+    const sent = tx && statementsSent(tx) !== undefined ? () => statementsSent(tx)! : undefined;
+    this.sent = sent;
+  }
 
   private next<T>(write: () => Promise<T>): Promise<T> {
+    if (this.sent) return this.pipelined(write, this.sent);
     return this.tail.then(() => {
       if (this.abandoned) throw new Error('write abandoned: the transaction is failing');
       return write();
     });
   }
 
-  add(write: () => Promise<unknown>): void {
+  private pipelined<T>(write: () => Promise<T>, sent: () => number): Promise<T> {
+    const start = (): { result: Promise<T>; wait: Promise<void> | null } => {
+      if (this.abandoned) throw new Error('write abandoned: the transaction is failing');
+      const before = sent();
+      const result = write();
+      const wait =
+        sent() === before
+          ? result.then(
+              () => undefined,
+              () => undefined,
+            )
+          : null;
+      return { result, wait };
+    };
+    if (!this.blocked) {
+      let started;
+      try {
+        started = start();
+      } catch (e) {
+        return Promise.reject(e as Error);
+      }
+      if (started.wait) this.unblockAfter(started.wait);
+      return this.after(started.result);
+    }
+    const started = this.blocked.then(start);
+    this.unblockAfter(started.then((s) => s.wait ?? undefined));
+    return this.after(started.then((s) => s.result));
+  }
+
+  /** Writes wait for `p`; when it settles and nothing else was queued to wait for, they start at once again. */
+  private unblockAfter(p: Promise<void>): void {
+    const blocked = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.blocked = blocked;
+    void blocked.then(() => {
+      if (this.blocked === blocked) this.blocked = null;
+    });
+  }
+
+  /** The write's result, or the first failure of a write queued before it. */
+  private after<T>(result: Promise<T>): Promise<T> {
+    result.catch(() => undefined);
+    return this.tail.then(() => result);
+  }
+
+  /**
+   * `unordered`: nothing queued after this write depends on it (e.g. jobs published for the events written), so on a
+   * pipelined transaction the writes after it start at once even if it sends its statement a moment later.
+   */
+  add(write: () => Promise<unknown>, opts: { unordered?: boolean } = {}): void {
+    if (opts.unordered && this.sent) {
+      const blocked = this.blocked;
+      void this.run(write);
+      this.blocked = blocked;
+      return;
+    }
     void this.run(write); // a failure is reported by done(), or by a later run()
   }
 

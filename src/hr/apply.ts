@@ -6,7 +6,7 @@ import { flagDuplicates } from '../identities/duplicates.ts';
 import { searchTextOf } from '../identities/people.ts';
 import type { Jobs } from '../jobs/index.ts';
 import type { CommandContext } from '../kit/context.ts';
-import { allocateNames, releaseNames } from '../naming/registry.ts';
+import { allocateNames, releaseNames, type NamesRead, type NamingPerson } from '../naming/registry.ts';
 import type { NamingPolicy } from '../naming/policy.ts';
 import { hireStartInstant, joinerInstant } from './effective.ts';
 import { LIFECYCLE_QUEUE } from './lifecycle.ts';
@@ -17,6 +17,8 @@ import { PERSONAL_FIELDS, type DetectedEvent, type HrRecord } from './types.ts';
 export interface ApplyDeps {
   jobs: Jobs;
   naming: NamingPolicy;
+  /** The registry rows read ahead for these people's names (`readNamesAhead`), if they were. */
+  namesAhead?: NamesRead;
   /**
    * Rows are pushed requests, not file rows (grouped pushes: see `push.ts`): the request each came from, whose
    * correlation id its audit event carries; reasons then name no row.
@@ -37,36 +39,39 @@ export interface ApplyResult {
 /** Events per lifecycle job. */
 const JOB_BATCH = 100;
 
-const STAGE_COLUMNS = [
-  'id',
-  'is_new',
-  'employee_id',
-  'first_name',
-  'last_name',
-  'preferred_name',
-  'department',
-  'title',
-  'cost_center',
-  'location',
-  'time_zone',
-  'manager_employee_id',
-  'worker_type',
-  'hr_status',
-  'status',
-  'hire_date',
-  'termination_date',
-  'termination_at',
-  'attributes',
-  'username',
-  'work_email',
-  'display_name',
-  'hr_hash',
-  'search_text',
-  'row_hash',
-  'personal_email',
-  'mobile_phone',
-  'birth_date',
+/** The staging table of people already stored: column and type, in the order of a stage row. */
+const STAGE = [
+  ['id', 'uuid'],
+  ['is_new', 'boolean'],
+  ['employee_id', 'text'],
+  ['first_name', 'text'],
+  ['last_name', 'text'],
+  ['preferred_name', 'text'],
+  ['department', 'text'],
+  ['title', 'text'],
+  ['cost_center', 'text'],
+  ['location', 'text'],
+  ['time_zone', 'text'],
+  ['manager_employee_id', 'text'],
+  ['worker_type', 'text'],
+  ['hr_status', 'text'],
+  ['status', 'text'],
+  ['hire_date', 'date'],
+  ['termination_date', 'text'],
+  ['termination_at', 'timestamptz'],
+  ['attributes', 'jsonb'],
+  ['username', 'text'],
+  ['work_email', 'text'],
+  ['display_name', 'text'],
+  ['hr_hash', 'text'],
+  ['search_text', 'text'],
+  ['row_hash', 'text'],
+  ['personal_email', 'text'],
+  ['mobile_phone', 'text'],
+  ['birth_date', 'date'],
 ] as const;
+const STAGE_COLUMNS = STAGE.map(([c]) => c);
+const STAGE_TYPES = STAGE.map(([, t]) => t);
 
 /** people's own columns, in STAGE_COLUMNS order (without `is_new` and the personal columns at the end). */
 const PERSONAL_COLUMNS: readonly string[] = ['personal_email', 'mobile_phone', 'birth_date'];
@@ -112,7 +117,7 @@ export async function applyPlan(
   importId: string,
 ): Promise<ApplyResult> {
   // Rows are sent without waiting for each load: Node builds the next ones (and the audit trail) meanwhile.
-  const writes = new WriteBehind();
+  const writes = new WriteBehind(tx);
   try {
     return await applyWith(writes, tx, ctx, deps, source, plan, importId);
   } catch (e) {
@@ -143,16 +148,11 @@ async function applyWith(
   const needNames = changes.filter((c) => c.before === null && c.record && c.status !== 'terminated');
   const names = await allocateNames(
     tx,
-    needNames.map((c) => ({
-      personId: ids.get(c)!,
-      first: c.record!.preferredName ?? c.record!.firstName,
-      last: c.record!.lastName,
-      legalFirst: c.record!.firstName,
-      employeeId: c.record!.employeeId,
-    })),
+    needNames.map((c) => ({ personId: ids.get(c)!, ...namingPersonOf(c.record!) })),
     deps.naming,
     now,
     writes,
+    deps.namesAhead,
   );
 
   const withRecord = changes.filter((c) => c.record !== null);
@@ -229,14 +229,11 @@ async function applyWith(
   let updated: Promise<{ rowCount: number | null }> | null = null;
   if (known.length) {
     writes.add(() =>
-      tx.client.query(`create temp table hr_stage (
-        id uuid, is_new boolean, employee_id text, first_name text, last_name text, preferred_name text,
-        department text, title text, cost_center text, location text, time_zone text, manager_employee_id text,
-        worker_type text, hr_status text, status text, hire_date date, termination_date text,
-        termination_at timestamptz, attributes jsonb, username text, work_email text, display_name text,
-        hr_hash text, search_text text, row_hash text, personal_email text, mobile_phone text, birth_date date) on commit drop`),
+      tx.client.query(
+        `create temp table hr_stage (${STAGE.map(([c, t]) => `${c} ${t}`).join(', ')}) on commit drop`,
+      ),
     );
-    writes.add(() => copyRows(tx.client, 'hr_stage', STAGE_COLUMNS, known.map(stageRow)));
+    writes.add(() => copyRows(tx.client, 'hr_stage', STAGE_COLUMNS, known.map(stageRow), STAGE_TYPES));
     updated = writes.run(() =>
       tx.client.query(
         `update people p set employee_id = s.employee_id, first_name = s.first_name, last_name = s.last_name,
@@ -378,8 +375,11 @@ async function applyWith(
         eventRows,
       ),
     );
+    // Nothing after them reads the jobs: the audit trail need not wait for pg-boss to send them.
     for (let i = 0; i < jobs.length; i += 5000)
-      writes.add(() => deps.jobs.sendMany(LIFECYCLE_QUEUE, jobs.slice(i, i + 5000), { tx }));
+      writes.add(() => deps.jobs.sendMany(LIFECYCLE_QUEUE, jobs.slice(i, i + 5000), { tx }), {
+        unordered: true,
+      });
   }
 
   // Leavers effective now give their names back (reusable after the embargo).
@@ -432,8 +432,7 @@ async function applyWith(
       );
     }
   });
-  await writes.done();
-  await appendPrepared(tx, ctx, audit);
+  await appendPrepared(tx, ctx, audit, writes);
 
   // A likely duplicate shares a personal email, mobile or birth date: newcomers with none of them cannot be one.
   const newIds = changes
@@ -466,6 +465,16 @@ function storedChanges(e: DetectedEvent): Record<string, { from: string | null; 
       ? { from: v.from === null ? null : '[personal]', to: v.to === null ? null : '[personal]' }
       : v;
   return out;
+}
+
+/** What a person's names are made of, from their record. */
+export function namingPersonOf(r: HrRecord): Omit<NamingPerson, 'personId'> {
+  return {
+    first: r.preferredName ?? r.firstName,
+    last: r.lastName,
+    legalFirst: r.firstName,
+    employeeId: r.employeeId,
+  };
 }
 
 /** The record as HR field name → value (for the audit trail and previews). */

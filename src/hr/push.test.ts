@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyChain } from '../audit/index.ts';
-import type { Tx } from '../db/pool.ts';
+import { transaction, type Tx } from '../db/pool.ts';
+import { DEFAULT_NAMING_POLICY, setNamingPolicy } from '../naming/policy.ts';
 import { Jobs } from '../jobs/index.ts';
 import { GatehouseError } from '../kit/errors.ts';
 import { testContext } from '../testing/context.ts';
@@ -203,5 +204,39 @@ describe('concurrent pushes to one source', () => {
     ]);
     expect((results[2] as PromiseRejectedResult).reason).toMatchObject({ code: 'test_taken' });
     expect(Object.keys(await stored(s))).toEqual(['C0', 'C1', 'C3', 'C4']);
+  });
+
+  it('name people after those of earlier groups, and by the naming policy in force when it changed between groups', async () => {
+    const s = 'named';
+    const first = await push(s, 0, person('N0', 'Jane', 'Doe'));
+    // Later groups read the registry ahead with the policy the first one saw.
+    const [second, third] = await Promise.all([
+      push(s, 1, person('N1', 'Jane', 'Doe')),
+      push(s, 2, person('N2', 'Jane', 'Doe')),
+    ]);
+    expect([first, second, third].map((r) => r.person.username)).toEqual([
+      'jane.doe',
+      'jane.doe2',
+      'jane.doe3',
+    ]);
+    await transaction(database, (tx) =>
+      setNamingPolicy(tx, testContext(), {
+        ...DEFAULT_NAMING_POLICY,
+        username: { template: '{last}.{first}', maxLength: 20 },
+        email: { ...DEFAULT_NAMING_POLICY.email, template: '{last}.{first}' },
+      }),
+    );
+    try {
+      const [fourth, fifth] = await Promise.all([
+        push(s, 3, person('N3', 'Jane', 'Doe')),
+        push(s, 4, person('N4', 'Jane', 'Doe')),
+      ]);
+      expect([fourth, fifth].map((r) => [r.person.username, r.person.workEmail])).toEqual([
+        ['doe.jane', 'doe.jane@example.com'],
+        ['doe.jane2', 'doe.jane2@example.com'],
+      ]);
+    } finally {
+      await transaction(database, (tx) => setNamingPolicy(tx, testContext(), DEFAULT_NAMING_POLICY));
+    }
   });
 });

@@ -1,9 +1,10 @@
-import { transaction, type Tx } from '../db/pool.ts';
+import { pipelinedTransaction, statementsSent, together, type Tx } from '../db/pool.ts';
 import type { CommandContext } from '../kit/context.ts';
 import { GatehouseError, isGatehouseError } from '../kit/errors.ts';
 import { getPersonRow, getPersonRows, recordOf, viewOf, type PersonView } from '../identities/people.ts';
-import { getNamingPolicy } from '../naming/policy.ts';
-import { applyPlan, recordFields } from './apply.ts';
+import { getNamingPolicy, type NamingPolicy } from '../naming/policy.ts';
+import { readNamesAhead } from '../naming/registry.ts';
+import { applyPlan, namingPersonOf, recordFields } from './apply.ts';
 import type { ImportDeps } from './imports.ts';
 import { DEFAULT_MAPPING, resolveHeader } from './mapping.ts';
 import { loadKnownFor, planImport, type ImportPlan } from './plan.ts';
@@ -181,6 +182,11 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
+/** The naming policy each database's last group read (for reading the registry ahead: `applyPushes`). */
+const namingPolicies = new WeakMap<object, NamingPolicy>();
+/** Each database's HR sources by name, as its last group saw them: name → id. */
+const sourceIds = new WeakMap<object, Map<string, string>>();
+
 /** Most pushes in one transaction. */
 const MAX_GROUP = 200;
 
@@ -237,7 +243,7 @@ type Outcome = { ok: true; result: Pushed } | { ok: false; error: unknown };
 async function applyGroup(group: Pending[]): Promise<void> {
   let outcomes: Outcome[];
   try {
-    outcomes = await transaction(group[0]!.deps.database, (tx) => applyPushes(tx, group));
+    outcomes = await pipelinedTransaction(group[0]!.deps.database, (tx) => applyPushes(tx, group));
   } catch (e) {
     if (group.length === 1) {
       group[0]!.reject(e);
@@ -265,7 +271,73 @@ async function applyPushes(tx: Tx, group: Pending[]): Promise<Outcome[]> {
   const now = ctx.clock.now();
   const outcome = new Map<Pending, Outcome>();
   const refuse = (p: Pending, error: unknown) => outcome.set(p, { ok: false, error });
-  const { source } = await ensureSource(tx, ctx, sourceName);
+  // The naming policy seen last: with it, the registry rows that naming these people could need are read with the
+  // rest (under the naming lock), and used if the policy read then is still the same.
+  const lastPolicy = namingPolicies.get(deps.database);
+  /**
+   * What the group reads under the source's lock, sent together (one round trip on a pipelined connection): the
+   * group checks (one call each for all the pushes that name it), who of these people and their managers is stored
+   * (the brake, which counts a source, is not for pushes), the naming policy, and the names read ahead.
+   */
+  const readUnderLock = (sourceId: string, pushes: Pending[]) => {
+    const checks = [
+      ...Map.groupBy(
+        pushes.filter((p) => p.opts.check),
+        (p) => p.opts.check!.by,
+      ),
+    ];
+    return together(
+      tx,
+      async () => {
+        const refusals: (GatehouseError | null)[][] = await together(
+          tx,
+          ...checks.map(
+            ([check, of]) =>
+              () =>
+                check.run(
+                  tx,
+                  sourceId,
+                  of.map((p) => p.opts.check!.arg),
+                ),
+          ),
+        );
+        return { checks, refusals };
+      },
+      () =>
+        loadKnownFor(tx.client, sourceId, [
+          ...new Set(
+            pushes.flatMap((p) =>
+              p.record.managerId ? [p.record.employeeId, p.record.managerId] : [p.record.employeeId],
+            ),
+          ),
+        ]),
+      () => getNamingPolicy(tx),
+      async () =>
+        lastPolicy && tx.pipelined
+          ? readNamesAhead(
+              tx,
+              pushes.map((p) => namingPersonOf(p.record)),
+              lastPolicy,
+              now,
+            )
+          : undefined,
+    );
+  };
+  // The source's id as last seen: with no guards to run first, the reads go out with the lock, and are read again
+  // in the rare case that the source is not the one seen (deleted and created again meanwhile).
+  // (Only when the lock's statement went out first: the reads must run after it is granted.)
+  const seenId = sourceIds.get(deps.database)?.get(sourceName);
+  const sentBefore = statementsSent(tx);
+  const ensured = ensureSource(tx, ctx, sourceName);
+  const early =
+    seenId && statementsSent(tx) !== sentBefore && group.every((p) => !p.opts.guard)
+      ? readUnderLock(seenId, group)
+      : null;
+  early?.catch(() => undefined); // the lock's failure, if it failed, is the one reported
+  const { source } = await ensured;
+  let byDatabase = sourceIds.get(deps.database);
+  if (!byDatabase) sourceIds.set(deps.database, (byDatabase = new Map()));
+  byDatabase.set(sourceName, source.id);
   let live: Pending[] = [];
   for (const p of group) {
     try {
@@ -279,31 +351,18 @@ async function applyPushes(tx: Tx, group: Pending[]): Promise<Outcome[]> {
   // Nothing left to apply: no more statements (a guard's failed one may have ended the transaction).
   const settled = () => group.map((p) => outcome.get(p)!);
   if (!live.length) return settled();
-  // The group checks: one call each for all the pushes that name it.
-  for (const [check, pushes] of Map.groupBy(
-    live.filter((p) => p.opts.check),
-    (p) => p.opts.check!.by,
-  )) {
-    const refusals = await check.run(
-      tx,
-      source.id,
-      pushes.map((p) => p.opts.check!.arg),
-    );
+  const [{ checks, refusals }, known, naming, namesAhead] = await (early && source.id === seenId
+    ? early
+    : readUnderLock(source.id, live));
+  namingPolicies.set(deps.database, naming);
+  checks.forEach(([, pushes], c) =>
     pushes.forEach((p, i) => {
-      const refusal = refusals[i];
+      const refusal = refusals[c]![i];
       if (refusal) refuse(p, refusal);
-    });
-  }
+    }),
+  );
   live = live.filter((p) => !outcome.has(p));
   if (!live.length) return settled();
-  // Only these people and their managers are looked up (the brake, which counts a source, is not for pushes).
-  const known = await loadKnownFor(tx.client, source.id, [
-    ...new Set(
-      live.flatMap((p) =>
-        p.record.managerId ? [p.record.employeeId, p.record.managerId] : [p.record.employeeId],
-      ),
-    ),
-  ]);
   live = live.filter((p) => {
     const existing = known.get(p.record.employeeId);
     if (p.opts.expect !== 'new' || !existing) return true;
@@ -353,7 +412,8 @@ async function applyPushes(tx: Tx, group: Pending[]): Promise<Outcome[]> {
   if (plan) {
     const importId = ctx.ids();
     const pushes = live;
-    await tx.client.query(
+    // Recorded without waiting on a pipelined connection: the names are looked up meanwhile.
+    const recorded = tx.client.query(
       `insert into hr_imports (id, source_id, origin, rows, state, summary, created_by, created_at, applied_at, decided_by)
        values ($1, $2, 'api', $3, 'applied', $4, $5, $6, $6, $5)`,
       [
@@ -365,18 +425,28 @@ async function applyPushes(tx: Tx, group: Pending[]): Promise<Outcome[]> {
         now,
       ],
     );
-    const applied = await applyPlan(
-      tx,
-      ctx,
-      {
-        jobs: deps.jobs,
-        naming: await getNamingPolicy(tx),
-        correlationOf: (row) => pushes[row - 1]?.ctx.correlationId,
-      },
-      source,
-      plan,
-      importId,
-    );
+    recorded.catch(() => undefined);
+    if (!tx.pipelined) await recorded;
+    let applied;
+    try {
+      applied = await applyPlan(
+        tx,
+        ctx,
+        {
+          jobs: deps.jobs,
+          naming,
+          ...(namesAhead ? { namesAhead } : {}),
+          correlationOf: (row) => pushes[row - 1]?.ctx.correlationId,
+        },
+        source,
+        plan,
+        importId,
+      );
+    } catch (e) {
+      await recorded; // its failure, if it failed, is the first
+      throw e;
+    }
+    await recorded;
     // A push that changed nothing is the person it names, as stored.
     const idOf = (p: Pending, i: number) =>
       applied.personIds.get(i + 1) ?? known.get(p.record.employeeId)!.id;

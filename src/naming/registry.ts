@@ -187,36 +187,109 @@ class Availability {
   }
 }
 
+interface VariantRow {
+  kind: NameKind;
+  value: string;
+  person_id: string;
+  reusable: boolean;
+}
+
 /**
- * The registered names that may be variants of the lookups' prefixes, loaded into `into`. With `locked`, under the
- * naming lock, taken by the same statement (`name_variants_locked`, migration 0015: one round trip; the read
- * still sees everything committed before the lock was granted).
+ * The registered names that may be variants of the lookups' prefixes. With `locked`, under the naming lock, taken by
+ * the same statement (`name_variants_locked`, migration 0015: one round trip; the read still sees everything
+ * committed before the lock was granted).
  */
-async function loadVariants(
+async function readVariants(
   db: Pick<Database, 'pool'> | Tx,
   lookups: Record<NameKind, Lookup>,
   now: Date,
-  into: Availability,
-  batch: ReadonlySet<string>,
   locked: boolean,
-): Promise<void> {
+): Promise<VariantRow[]> {
   const client = 'client' in db ? db.client : db.pool;
   // Both kinds in one read (chunked for a bulk import): the prefixes of each, with their kind.
   const all = (['username', 'email'] as const).flatMap((kind) =>
     [...lookups[kind].prefixes].map((prefix) => [kind, prefix] as const),
   );
+  const rows: VariantRow[] = [];
   // At least one call, so that the lock is taken even with nothing to look up.
   for (let i = 0; i === 0 || i < all.length; i += LOOKUP_CHUNK) {
     const chunk = all.slice(i, i + LOOKUP_CHUNK);
-    const r = await client.query<{ kind: NameKind; value: string; person_id: string; reusable: boolean }>({
+    const r = await client.query<VariantRow>({
       name: 'name_variants_locked',
       text: 'select kind, value, person_id, reusable from name_variants_locked($1, $2, $3::text[], $4::text[])',
       values: [locked ? NAMING_LOCK : null, now, chunk.map((c) => c[0]), chunk.map((c) => c[1])],
     });
-    for (const row of r.rows)
-      if (lookups[row.kind].keys.has(indexKey(row.value)))
-        into.load(row.kind, row.value, { personId: row.person_id, reusable: row.reusable }, batch);
+    for (const row of r.rows) rows.push(row);
   }
+  return rows;
+}
+
+/** The rows of the lookups' keys, loaded into `into`. */
+function loadVariants(
+  rows: readonly VariantRow[],
+  lookups: Record<NameKind, Lookup>,
+  into: Availability,
+  batch: ReadonlySet<string>,
+): void {
+  for (const row of rows)
+    if (lookups[row.kind].keys.has(indexKey(row.value)))
+      into.load(row.kind, row.value, { personId: row.person_id, reusable: row.reusable }, batch);
+}
+
+/** The lookups for some people's bases under a policy. */
+function lookupsOf(bases: readonly { username: string; emailLocal: string }[], policy: NamingPolicy) {
+  const keys = newLookups();
+  const seen: Record<NameKind, Set<string>> = { username: new Set(), email: new Set() };
+  for (const b of bases) {
+    if (!seen.username.has(b.username)) {
+      seen.username.add(b.username);
+      keysOf('username', b.username, policy, keys.username);
+    }
+    if (!seen.email.has(b.emailLocal)) {
+      seen.email.add(b.emailLocal);
+      keysOf('email', b.emailLocal, policy, keys.email);
+    }
+  }
+  return keys;
+}
+
+/** What `readNamesAhead` read: the policy and lookups it read for, and the rows. */
+export interface NamesRead {
+  policyJson: string;
+  lookups: Record<NameKind, Lookup>;
+  rows: VariantRow[];
+}
+
+/**
+ * Read, under the naming lock, the registry rows that naming these people could need, before it is known which of
+ * them will be named (a group of pushes: those already stored or refused are not). Sent with other statements of
+ * the transaction, it saves `allocateNames` its own round trip when the policy it is given is the one read for, and
+ * every person it names was among these.
+ */
+export async function readNamesAhead(
+  tx: Tx,
+  people: readonly Omit<NamingPerson, 'personId'>[],
+  policy: NamingPolicy,
+  now: Date,
+): Promise<NamesRead> {
+  // A person whose names cannot be made is left out here: naming them fails where it always did.
+  const bases = people.flatMap((p) => {
+    try {
+      return [baseNames(p, policy)];
+    } catch {
+      return [];
+    }
+  });
+  const lookups = lookupsOf(bases, policy);
+  return { policyJson: JSON.stringify(policy), lookups, rows: await readVariants(tx, lookups, now, true) };
+}
+
+function covers(ahead: Record<NameKind, Lookup>, wanted: Record<NameKind, Lookup>): boolean {
+  return (['username', 'email'] as const).every(
+    (k) =>
+      [...wanted[k].prefixes].every((x) => ahead[k].prefixes.has(x)) &&
+      [...wanted[k].keys].every((x) => ahead[k].keys.has(x)),
+  );
 }
 
 /**
@@ -356,12 +429,11 @@ export async function allocateNames(
   policy: NamingPolicy,
   now: Date,
   writes?: WriteBehind,
+  ahead?: NamesRead,
 ): Promise<Map<string, AllocatedNames>> {
   const result = new Map<string, AllocatedNames>();
   if (people.length === 0) return result;
   const bases = people.map((p) => baseNames(p, policy));
-  const keys = newLookups();
-  const seenBases: Record<NameKind, Set<string>> = { username: new Set(), email: new Set() };
   const batch = new Set<string>();
   for (let i = 0; i < people.length; i++) {
     const id = people[i]!.personId;
@@ -371,18 +443,12 @@ export async function allocateNames(
       });
     }
     batch.add(id);
-    const b = bases[i]!;
-    if (!seenBases.username.has(b.username)) {
-      seenBases.username.add(b.username);
-      keysOf('username', b.username, policy, keys.username);
-    }
-    if (!seenBases.email.has(b.emailLocal)) {
-      seenBases.email.add(b.emailLocal);
-      keysOf('email', b.emailLocal, policy, keys.email);
-    }
   }
+  const keys = lookupsOf(bases, policy);
   const av = new Availability(policy);
-  await loadVariants(tx, keys, now, av, batch, true);
+  const readAhead =
+    ahead && ahead.policyJson === JSON.stringify(policy) && covers(ahead.lookups, keys) ? ahead.rows : null;
+  loadVariants(readAhead ?? (await readVariants(tx, keys, now, true)), keys, av, batch);
   const fresh: Reservation = { usernames: [], emailLocals: [], personIds: [] };
   const existing: Reservation = { usernames: [], emailLocals: [], personIds: [] };
   for (let i = 0; i < people.length; i++) {
@@ -457,7 +523,7 @@ export async function previewRename(
   if (!keepUsername) keysOf('username', b.username, policy, keys.username);
   if (!keepEmail) keysOf('email', b.emailLocal, policy, keys.email);
   const av = new Availability(policy);
-  await loadVariants(db, keys, now, av, new Set([person.personId]), false);
+  loadVariants(await readVariants(db, keys, now, false), keys, av, new Set([person.personId]));
   const chosen = choose(av, person.personId, {
     ...(keepUsername ? {} : { username: b.username }),
     ...(keepEmail ? {} : { emailLocal: b.emailLocal }),
