@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { statementName } from './statement-name.ts';
 
 export type CopyValue = string | number | boolean | Date | null | undefined | object;
 
@@ -35,7 +36,10 @@ export async function copyRows(
   rows: Iterable<readonly CopyValue[]> | AsyncIterable<readonly CopyValue[]>,
   types?: readonly string[],
 ): Promise<void> {
-  if (types) columnTypes.set(table, new Map(columns.map((c, i) => [c, types[i]!])));
+  if (types) {
+    columnTypes.set(table, new Map(columns.map((c, i) => [c, types[i]!])));
+    temporary.add(table);
+  }
   const cols = columns.map(ident).join(', ');
   let source = rows;
   if (isPipelined(client)) {
@@ -146,10 +150,17 @@ async function insertRows(
       return typeof v === 'object' ? JSON.stringify(v) : String(v);
     }),
   );
-  await client.query(
-    `insert into ${ident(table)} (${columns.map(ident).join(', ')})
+  const text = `insert into ${ident(table)} (${columns.map(ident).join(', ')})
      select ${columns.map((c, i) => `x.c${i}::${known.get(c)}`).join(', ')}
-     from unnest(${columns.map((_, i) => `$${i + 1}::text[]`).join(', ')}) as x(${columns.map((_, i) => `c${i}`).join(', ')})`,
-    values,
+     from unnest(${columns.map((_, i) => `$${i + 1}::text[]`).join(', ')}) as x(${columns.map((_, i) => `c${i}`).join(', ')})`;
+  // On a pipelined connection (a group of pushes, many times a second) the statement is prepared once per
+  // connection instead of parsed and planned every time; not for a temporary table, made anew by each transaction.
+  await client.query(
+    isPipelined(client) && !temporary.has(table)
+      ? { name: statementName('ins', text), text, values }
+      : { text, values },
   );
 }
+
+/** Tables whose column types a caller gave (temporary ones): their INSERTs are never prepared. */
+const temporary = new Set<string>();

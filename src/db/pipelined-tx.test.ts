@@ -202,6 +202,22 @@ describe('WriteBehind on a pipelined transaction', () => {
 });
 
 describe('copyRows on a pipelined connection', () => {
+  it('prepares its INSERT once per connection, but not a temporary table’s (made anew by each transaction)', async () => {
+    await db.pool.query('truncate pt');
+    const prepared = await pipelinedTransaction(db, async (tx) => {
+      await copyRows(tx.client, 'pt', ['n', 's'], [[500, 'x']]);
+      await tx.client.query('create temp table pt_tmp (n int) on commit drop');
+      await copyRows(tx.client, 'pt_tmp', ['n'], [[1]], ['integer']);
+      const r = await tx.client.query<{ statement: string }>(
+        `select statement from pg_prepared_statements where name like 'ins\\_%'`,
+      );
+      return r.rows.map((x) => x.statement);
+    });
+    expect(prepared.filter((t) => t.includes('insert into "pt" '))).toHaveLength(1);
+    expect(prepared.filter((t) => t.includes('pt_tmp'))).toEqual([]);
+    expect(await count()).toBe(1);
+  });
+
   it('refuses a table whose column types it does not know (a lookup first would let later writes overtake it)', async () => {
     const failure = await pipelinedTransaction(db, async (tx) => {
       await tx.client.query('create temp table unknown_types (n int) on commit drop');

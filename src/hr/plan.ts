@@ -107,6 +107,7 @@ export async function loadKnownFor(
   employeeIds: string[],
 ): Promise<Map<string, KnownPerson>> {
   const res = await db.query<[string, string, string, PersonStatus, string | null]>({
+    name: 'hr_known_for',
     text: `select id, employee_id, hr_hash, status, row_hash from people
             where source_id = $1 and employee_id = any($2::text[]) and merged_into is null`,
     values: [sourceId, employeeIds],

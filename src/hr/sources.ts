@@ -99,10 +99,11 @@ export async function findSource(
   name: string,
   opts: { lock?: boolean } = {},
 ): Promise<HrSource | null> {
-  const r = await db.query<SourceRow>(
-    `select * from hr_sources where name = $1${opts.lock ? ' for update' : ''}`,
-    [name],
-  );
+  const r = await db.query<SourceRow>({
+    name: opts.lock ? 'hr_source_locked' : 'hr_source',
+    text: `select * from hr_sources where name = $1${opts.lock ? ' for update' : ''}`,
+    values: [name],
+  });
   return r.rows[0] ? toSource(r.rows[0]) : null;
 }
 

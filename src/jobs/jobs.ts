@@ -7,6 +7,7 @@ import { GatehouseError, describeError } from '../kit/errors.ts';
 import type { Logger } from '../kit/log.ts';
 import type { SecretBox } from '../kit/secret-box.ts';
 import { resolveLocalTime } from './local-time.ts';
+import { statementName } from '../db/statement-name.ts';
 
 export const JobErrors = { unknownQueue: 'queue_unknown', notStarted: 'jobs_not_started' } as const;
 
@@ -63,8 +64,14 @@ type TransactionHandle = Awaited<ReturnType<NonNullable<IDatabase['beginTransact
 const CLIENT = Symbol('pg client');
 type ClientDb = IDatabase & { [CLIENT]?: pg.PoolClient };
 
-function clientDb(client: pg.PoolClient): ClientDb {
-  return { executeSql: (text: string, values?: unknown[]) => client.query(text, values), [CLIENT]: client };
+function clientDb(client: pg.PoolClient, prepared = false): ClientDb {
+  return {
+    executeSql: (text: string, values?: unknown[]) =>
+      prepared
+        ? client.query({ name: statementName('boss', text), text, values })
+        : client.query(text, values),
+    [CLIENT]: client,
+  };
 }
 
 const NIL_UUID = '00000000-0000-0000-0000-000000000000';
@@ -286,7 +293,8 @@ export class Jobs {
         ...(i.startAfter ? { startAfter: i.startAfter } : {}),
         ...(i.id ? { id: i.id } : {}),
       })),
-      opts.tx ? { db: clientDb(opts.tx.client as pg.PoolClient) } : undefined,
+      // Prepared: a push group sends one such insert each, many times a second (pg-boss's text is the same each time).
+      opts.tx ? { db: clientDb(opts.tx.client as pg.PoolClient, true) } : undefined,
     );
   }
 

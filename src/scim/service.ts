@@ -233,14 +233,16 @@ const USERNAME_CHECK: GroupCheck = {
       ResolvedAttribute,
       { kind: 'scalar' }
     >;
-    const r = await tx.client.query<{ i: string; id: string }>(
-      `select t.i, q.id from unnest($2::text[], $3::uuid[]) with ordinality as t(name, self, i)
+    // Named: prepared once per connection, not parsed and planned again for every group.
+    const r = await tx.client.query<{ i: string; id: string }>({
+      name: 'scim_username_check',
+      text: `select t.i, q.id from unnest($2::text[], $3::uuid[]) with ordinality as t(name, self, i)
        cross join lateral (
          select p.id from people p where p.source_id = $1 and p.merged_into is null and p.scim_deleted_at is null
            and ${foldedSql(username.sql)} = ${foldedSql('t.name')} and p.id is distinct from t.self limit 1
        ) q`,
-      [sourceId, wanted.map((w) => w.userName), wanted.map((w) => w.self)],
-    );
+      values: [sourceId, wanted.map((w) => w.userName), wanted.map((w) => w.self)],
+    });
     const takenBy = new Map(r.rows.map((row) => [Number(row.i) - 1, row.id]));
     return wanted.map((w, i) => {
       const id = takenBy.get(i);
