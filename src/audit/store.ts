@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, gt, gte, inArray, lt, lte, sql, type SQL } from 'drizzle-orm';
-import type { Database, Tx } from '../db/pool.ts';
+import { answeredLater, type Database, type Tx } from '../db/pool.ts';
 import { copyRows } from '../db/copy.ts';
 import type { WriteBehind } from '../db/write-behind.ts';
 import type { CommandContext, Actor } from '../kit/context.ts';
@@ -240,8 +240,7 @@ export async function appendPrepared(
       values: [...columns(events, AUDIT_COLUMNS.length), ...columns(personal, PERSONAL_COLUMNS.length)],
     });
     // Pipelined, the commit goes out behind it (and fails with it).
-    if (tx.unanswered) tx.unanswered(appended);
-    else await appended;
+    await answeredLater(tx, appended);
     return out;
   }
   // Bulk (an HR import audits every changed person): COPY is several times faster than multi-row INSERTs, and the

@@ -37,6 +37,8 @@ export async function copyRows(
   types?: readonly string[],
 ): Promise<void> {
   if (types) {
+    if (types.length !== columns.length)
+      throw new Error(`copyRows ${table}: ${types.length} types given for ${columns.length} columns`);
     columnTypes.set(table, new Map(columns.map((c, i) => [c, types[i]!])));
     temporary.add(table);
   }

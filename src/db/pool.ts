@@ -193,6 +193,15 @@ export async function pipelinedTransaction<T>(
   });
 }
 
+/**
+ * A statement whose answer the caller does not need: on a pipelined transaction it is not waited for (the
+ * transaction checks it, in order, before it reports its commit or its failure); otherwise it is waited for here.
+ */
+export async function answeredLater(tx: Tx, statement: Promise<unknown>): Promise<void> {
+  if (tx.unanswered) tx.unanswered(statement);
+  else await statement;
+}
+
 type Answers<T> = { -readonly [K in keyof T]: T[K] extends () => Promise<infer R> ? R : never };
 
 /**

@@ -44,18 +44,12 @@ export class WriteBehind {
   }
 
   private pipelined<T>(write: () => Promise<T>, sent: () => number): Promise<T> {
-    const start = (): { result: Promise<T>; wait: Promise<void> | null } => {
+    const start = (): { result: Promise<T>; wait: Promise<unknown> | null } => {
       if (this.abandoned) throw new Error('write abandoned: the transaction is failing');
       const before = sent();
       const result = write();
-      const wait =
-        sent() === before
-          ? result.then(
-              () => undefined,
-              () => undefined,
-            )
-          : null;
-      return { result, wait };
+      // Sent nothing yet: the writes after it wait until it has finished.
+      return { result, wait: sent() === before ? result : null };
     };
     if (!this.blocked) {
       let started;
@@ -68,12 +62,12 @@ export class WriteBehind {
       return this.after(started.result);
     }
     const started = this.blocked.then(start);
-    this.unblockAfter(started.then((s) => s.wait ?? undefined));
+    this.unblockAfter(started.then((s) => s.wait));
     return this.after(started.then((s) => s.result));
   }
 
   /** Writes wait for `p`; when it settles and nothing else was queued to wait for, they start at once again. */
-  private unblockAfter(p: Promise<void>): void {
+  private unblockAfter(p: Promise<unknown>): void {
     const blocked = p.then(
       () => undefined,
       () => undefined,

@@ -1,4 +1,4 @@
-import { pipelinedTransaction, statementsSent, together, type Tx } from '../db/pool.ts';
+import { answeredLater, pipelinedTransaction, statementsSent, together, type Tx } from '../db/pool.ts';
 import type { CommandContext } from '../kit/context.ts';
 import { GatehouseError, isGatehouseError } from '../kit/errors.ts';
 import { getPersonRow, getPersonRows, recordOf, viewOf, type PersonView } from '../identities/people.ts';
@@ -413,40 +413,34 @@ async function applyPushes(tx: Tx, group: Pending[]): Promise<Outcome[]> {
     const importId = ctx.ids();
     const pushes = live;
     // Recorded without waiting on a pipelined connection: the names are looked up meanwhile.
-    const recorded = tx.client.query(
-      `insert into hr_imports (id, source_id, origin, rows, state, summary, created_by, created_at, applied_at, decided_by)
+    await answeredLater(
+      tx,
+      tx.client.query(
+        `insert into hr_imports (id, source_id, origin, rows, state, summary, created_by, created_at, applied_at, decided_by)
        values ($1, $2, 'api', $3, 'applied', $4, $5, $6, $6, $5)`,
-      [
-        importId,
-        source.id,
-        live.length,
-        JSON.stringify({ rows: live.length, events: plan.events }),
-        `${ctx.actor.type}:${ctx.actor.name ?? ctx.actor.id}`,
-        now,
-      ],
+        [
+          importId,
+          source.id,
+          live.length,
+          JSON.stringify({ rows: live.length, events: plan.events }),
+          `${ctx.actor.type}:${ctx.actor.name ?? ctx.actor.id}`,
+          now,
+        ],
+      ),
     );
-    recorded.catch(() => undefined);
-    if (!tx.pipelined) await recorded;
-    let applied;
-    try {
-      applied = await applyPlan(
-        tx,
-        ctx,
-        {
-          jobs: deps.jobs,
-          naming,
-          ...(namesAhead ? { namesAhead } : {}),
-          correlationOf: (row) => pushes[row - 1]?.ctx.correlationId,
-        },
-        source,
-        plan,
-        importId,
-      );
-    } catch (e) {
-      await recorded; // its failure, if it failed, is the first
-      throw e;
-    }
-    await recorded;
+    const applied = await applyPlan(
+      tx,
+      ctx,
+      {
+        jobs: deps.jobs,
+        naming,
+        ...(namesAhead ? { namesAhead } : {}),
+        correlationOf: (row) => pushes[row - 1]?.ctx.correlationId,
+      },
+      source,
+      plan,
+      importId,
+    );
     // A push that changed nothing is the person it names, as stored.
     const idOf = (p: Pending, i: number) =>
       applied.personIds.get(i + 1) ?? known.get(p.record.employeeId)!.id;
