@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { transaction, type Tx } from '../db/index.ts';
+import { pipelinedTransaction } from '../db/pool.ts';
 import { afterWaitingForLock } from '../testing/locks.ts';
 import { createTestDatabase, superuser, type TestDatabase } from '../testing/db.ts';
 import { testContext } from '../testing/context.ts';
@@ -41,30 +42,64 @@ describe('audit chain (real PostgreSQL)', () => {
     }
   });
 
-  it('a bulk append (COPY) stores what it hashed: the chain verifies and values read back as given', async () => {
-    const db = await fresh();
-    try {
-      const inputs = Array.from({ length: 260 }, (_, i) => ({
-        action: i % 2 ? 'person.updated' : 'person.created',
-        subject: { type: 'person', id: `p${i}` },
-        before: i % 3 ? { department: 'Sales', n: i, tags: ['a', null] } : null,
-        after: { department: `Légal ${i}\t"x"\\`, '10': 'ten', mobile: personal(`+49 ${i}`), z: { é: true } },
-        ...(i % 5 ? {} : { reason: `row ${i}` }),
-        dataSubject: `person:p${i}`,
-      }));
-      await transaction(db, (tx) => appendAudit(tx, testContext({ correlationId: 'bulk-1' }), inputs));
-      expect(await verifyChain(db, { batchSize: 100 })).toMatchObject({ ok: true, checked: 260 });
-      const items = (await listAudit(db, { limit: 300 })).items;
-      const first = items.find((e) => e.subject.id === 'p7')!;
-      expect(first).toMatchObject({
-        before: { department: 'Sales', n: 7, tags: ['a', null] },
-        after: { department: 'Légal 7\t"x"\\', '10': 'ten', mobile: '+49 7', z: { é: true } },
-        correlationId: 'bulk-1',
-      });
-    } finally {
-      await db.drop();
-    }
-  });
+  it.each([
+    ['a bulk append (COPY, linked here)', 260, transaction],
+    ['an append linked by the database', 150, transaction],
+    [
+      'an append on a pipelined transaction (linked by the database, not waited for)',
+      150,
+      pipelinedTransaction,
+    ],
+  ] as const)(
+    '%s stores what it hashed: the chain verifies and values read back as given',
+    async (_what, n, run) => {
+      const db = await fresh();
+      try {
+        const inputs = Array.from({ length: n }, (_, i) => ({
+          action: i % 2 ? 'person.updated' : 'person.created',
+          subject: { type: 'person', id: `p${i} "ü" 😀` },
+          before: i % 3 ? { department: 'Sales', n: i, tags: ['a', null] } : null,
+          after: {
+            department: `Légal ${i}\t"x"\\`,
+            '10': 'ten',
+            mobile: personal(`+49 ${i}`),
+            z: { é: true },
+          },
+          ...(i % 5 ? {} : { reason: `row ${i}: "quoted" \\ 😀` }),
+          ...(i % 7 ? {} : { correlationId: `req-${i}` }),
+          dataSubject: `person:p${i}`,
+        }));
+        const ctx = testContext({
+          correlationId: 'bulk-1',
+          actor: { type: 'operator', id: 'op-1', name: 'Zoë "Ops" O\'Neil' },
+        });
+        // Two appends in one transaction: the second links to the first.
+        await run(db, async (tx: Tx) => {
+          expect(tx.pipelined ?? false).toBe(run === pipelinedTransaction);
+          await appendAudit(tx, ctx, inputs.slice(0, n - 3));
+          await appendAudit(tx, ctx, inputs.slice(n - 3));
+        });
+        expect(await verifyChain(db, { batchSize: 100 })).toMatchObject({ ok: true, checked: n });
+        const items = (await listAudit(db, { limit: 300 })).items;
+        expect(items.map((e) => e.seq)).toEqual(Array.from({ length: n }, (_, i) => n - i));
+        const seventh = items.find((e) => e.subject.id === 'p7 "ü" 😀')!;
+        expect(seventh).toMatchObject({
+          before: { department: 'Sales', n: 7, tags: ['a', null] },
+          after: { department: 'Légal 7\t"x"\\', '10': 'ten', mobile: '+49 7', z: { é: true } },
+          correlationId: 'req-7',
+          actor: { type: 'operator', id: 'op-1', name: 'Zoë "Ops" O\'Neil' },
+        });
+        expect(items.find((e) => e.subject.id === 'p10 "ü" 😀')).toMatchObject({
+          reason: 'row 10: "quoted" \\ 😀',
+          correlationId: 'bulk-1',
+        });
+        const last = items.find((e) => e.subject.id === `p${n - 1} "ü" 😀`)!;
+        expect(last.after).toMatchObject({ mobile: `+49 ${n - 1}` }); // a personal value of the second append
+      } finally {
+        await db.drop();
+      }
+    },
+  );
 
   it('chains events and verifies an untouched chain', async () => {
     const db = await fresh();
@@ -225,12 +260,14 @@ describe('audit chain (real PostgreSQL)', () => {
     try {
       const append = (tx: Tx, id: string) =>
         appendAudit(tx, testContext(), { action: 'test.wait', subject: { type: 't', id } });
-      const [[a], [b]] = await afterWaitingForLock(
+      await afterWaitingForLock(
         db,
         (tx) => append(tx, 'first'),
         () => transaction(db, (tx) => append(tx, 'second')),
       );
-      expect(b).toMatchObject({ seq: a!.seq + 1, prevHash: a!.hash });
+      const [b, a] = (await listAudit(db, {})).items;
+      expect(a).toMatchObject({ seq: 1, subject: { id: 'first' } });
+      expect(b).toMatchObject({ seq: 2, subject: { id: 'second' }, prevHash: a!.hash });
       expect(await verifyChain(db)).toMatchObject({ ok: true, checked: 2 });
     } finally {
       await db.drop();

@@ -37,22 +37,46 @@ function jsonString(s: string): string {
 }
 
 /**
- * `hashEvent` for a writer that already has the canonical JSON of the event's `before` and `after` (and of its
- * actor, the same for a whole batch): the envelope is assembled around them in RFC 8785 key order instead of
- * serialising the event again, and the writer stores the same two strings. Byte-for-byte `canonicalEvent` (tested).
+ * An event's canonical JSON (RFC 8785 key order) in three parts around the two values that only the chain's head
+ * decides: `head` + `"prevHash"` + `mid` + seq + `tail`. Assembled around the canonical JSON of its `before`,
+ * `after` and actor (which the writer stores too) instead of serialising the event again. The database links events
+ * from these parts (`audit_append_chained`, migration 0016), the same way as `hashEventParts`.
  */
+export interface CanonicalParts {
+  head: string;
+  mid: string;
+  tail: string;
+}
+
+export function canonicalParts(
+  e: Omit<HashedEvent, 'actor' | 'before' | 'after' | 'seq'>,
+  json: { actor: string; before: string; after: string },
+): CanonicalParts {
+  return {
+    head:
+      `{"action":${jsonString(e.action)},"actor":${json.actor},"after":${json.after},"before":${json.before},` +
+      `"correlationId":${e.correlationId === null ? 'null' : jsonString(e.correlationId)},"id":${jsonString(e.id)},` +
+      `"occurredAt":${jsonString(e.occurredAt)},"prevHash":`,
+    mid: `,"reason":${e.reason === null ? 'null' : jsonString(e.reason)},"seq":`,
+    tail: `,"subject":{"id":${jsonString(e.subject.id)},"type":${jsonString(e.subject.type)}},"v":${CHAIN_VERSION}}`,
+  };
+}
+
+/** An event's hash from its canonical parts: byte-for-byte `hashEvent` (tested). */
+export function hashOfParts(prevHash: string, seq: number, parts: CanonicalParts): string {
+  return createHash('sha256')
+    .update(prevHash)
+    .update(parts.head + jsonString(prevHash) + parts.mid + canonicalJson(seq) + parts.tail)
+    .digest('hex');
+}
+
+/** `hashEvent` for a writer that already has the canonical JSON of the event's `before`, `after` and actor. */
 export function hashEventParts(
   prevHash: string,
   e: Omit<HashedEvent, 'actor' | 'before' | 'after'>,
   json: { actor: string; before: string; after: string },
 ): string {
-  const canonical =
-    `{"action":${jsonString(e.action)},"actor":${json.actor},"after":${json.after},"before":${json.before},` +
-    `"correlationId":${e.correlationId === null ? 'null' : jsonString(e.correlationId)},"id":${jsonString(e.id)},` +
-    `"occurredAt":${jsonString(e.occurredAt)},"prevHash":${jsonString(prevHash)},` +
-    `"reason":${e.reason === null ? 'null' : jsonString(e.reason)},"seq":${canonicalJson(e.seq)},` +
-    `"subject":{"id":${jsonString(e.subject.id)},"type":${jsonString(e.subject.type)}},"v":${CHAIN_VERSION}}`;
-  return createHash('sha256').update(prevHash).update(canonical).digest('hex');
+  return hashOfParts(prevHash, e.seq, canonicalParts(e, json));
 }
 
 /** Marks a value as personal data: stored apart from the chain so that it can be erased later. */

@@ -11,6 +11,7 @@ import {
   collectRefs,
   extractPersonal,
   hashEvent,
+  canonicalParts,
   hashEventParts,
   personalRowRefs,
   personalValueCount,
@@ -123,7 +124,7 @@ export async function appendAudit(
   tx: Tx,
   ctx: CommandContext,
   inputs: AuditInput | AuditInput[],
-): Promise<AuditEvent[]> {
+): Promise<void> {
   const list = Array.isArray(inputs) ? inputs : [inputs];
   return appendPrepared(
     tx,
@@ -133,21 +134,79 @@ export async function appendAudit(
 }
 
 /**
- * `appendAudit` for events prepared beforehand (a bulk writer prepares them while PostgreSQL loads its other rows):
- * only the chain's links are made here, under the lock.
+ * `appendAudit` for events prepared beforehand (a bulk writer prepares them while PostgreSQL loads its other rows),
+ * sent behind the caller's `writes` (and failing with the first of theirs).
+ *
+ * Up to `COPY_THRESHOLD` events, and always on a pipelined transaction, the database links them
+ * (`audit_append_chained`): one statement takes the chain lock, reads the head and appends, so the writer never
+ * waits for the head, and on a pipelined transaction not for the append either (its COMMIT goes out right behind,
+ * and the append's answer is checked before the commit is trusted). A bulk append reads the head and links the
+ * events here, while COPY loads them.
  */
 export async function appendPrepared(
   tx: Tx,
   ctx: CommandContext,
   list: readonly PreparedAudit[],
   writes?: WriteBehind,
-): Promise<AuditEvent[]> {
+): Promise<void> {
   if (list.length === 0) {
     await writes?.done();
-    return [];
+    return;
   }
-  // The chain lock and the head in one round trip (migration 0015: the head is read after the lock is granted),
-  // after the caller's writes (sent behind them on a pipelined connection; failing with the first of theirs).
+  const occurredAt = new Date(ctx.clock.now().getTime()); // ms precision, stored as timestamptz(3)
+  const occurredIso = occurredAt.toISOString();
+  const actor = actorOf(ctx.actor);
+  const actorJson = canonicalJson(actor);
+  const correlationOf = (p: PreparedAudit) => p.input.correlationId ?? ctx.correlationId ?? null;
+  if (list.length < COPY_THRESHOLD || tx.pipelined) {
+    const parts = list.map((p) =>
+      canonicalParts(
+        {
+          id: p.id,
+          occurredAt: occurredIso,
+          action: p.input.action,
+          subject: p.input.subject,
+          reason: p.input.reason ?? null,
+          correlationId: correlationOf(p),
+        },
+        { actor: actorJson, before: p.beforeJson, after: p.afterJson },
+      ),
+    );
+    const personal = list.flatMap((p, i) => (p.personal ? [{ p, event: i + 1 }] : []));
+    const append = () =>
+      tx.client.query({
+        name: 'audit_append_chained',
+        text: `select audit_append_chained($1, $2, $3, $4, $5, $6::uuid[], $7::text[], $8::text[], $9::text[],
+          $10::jsonb[], $11::jsonb[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::uuid[],
+          $18::int[], $19::text[], $20::jsonb[])`,
+        values: [
+          CHAIN_LOCK,
+          occurredIso,
+          actor.type,
+          actor.id,
+          actor.name ?? null,
+          list.map((p) => p.id),
+          list.map((p) => p.input.action),
+          list.map((p) => p.input.subject.type),
+          list.map((p) => p.input.subject.id),
+          list.map((p) => (p.before === null ? null : p.beforeJson)),
+          list.map((p) => (p.after === null ? null : p.afterJson)),
+          list.map((p) => p.input.reason ?? null),
+          list.map(correlationOf),
+          parts.map((x) => x.head),
+          parts.map((x) => x.mid),
+          parts.map((x) => x.tail),
+          personal.map((x) => x.p.personal!.ref),
+          personal.map((x) => x.event),
+          personal.map((x) => x.p.input.dataSubject ?? null),
+          personal.map((x) => JSON.stringify({ $values: x.p.personal!.values } satisfies PersonalPack)),
+        ],
+      });
+    // Pipelined, the commit goes out behind it (and fails with it).
+    await answeredLater(tx, writes ? writes.run(append) : append());
+    return;
+  }
+  // The chain lock and the head in one round trip (migration 0015: the head is read after the lock is granted).
   const readHead = () =>
     tx.client.query<{ seq: number; hash: string }>({
       name: 'audit_chain_head_locked',
@@ -156,13 +215,8 @@ export async function appendPrepared(
     });
   const head = await (writes ? writes.run(readHead) : readHead());
   const genesis = { prevHash: head.rows[0]?.hash ?? GENESIS_HASH, seq: head.rows[0]?.seq ?? 0 };
-  const occurredAt = new Date(ctx.clock.now().getTime()); // ms precision, stored as timestamptz(3)
-  const occurredIso = occurredAt.toISOString();
   const personalRows: (typeof auditPersonalValues.$inferInsert)[] = [];
-  const out: AuditEvent[] = [];
-  const actor = actorOf(ctx.actor);
-  const actorJson = canonicalJson(actor);
-  /** Events in chain order, linked one at a time (lazily: a bulk COPY loads each chunk while the next is linked). */
+  /** Events in chain order, linked one at a time (lazily: COPY loads each chunk while the next is linked). */
   function* chained(): Generator<{ e: AuditEvent; p: PreparedAudit }> {
     let { prevHash, seq } = genesis;
     for (const p of list) {
@@ -178,7 +232,7 @@ export async function appendPrepared(
         before: p.before,
         after: p.after,
         reason: input.reason ?? null,
-        correlationId: input.correlationId ?? ctx.correlationId ?? null,
+        correlationId: correlationOf(p),
       };
       const hash = hashEventParts(prevHash, event, {
         actor: actorJson,
@@ -192,9 +246,7 @@ export async function appendPrepared(
           dataSubject: input.dataSubject ?? null,
           value: { $values: p.personal.values } satisfies PersonalPack,
         });
-      const e = { ...event, prevHash, hash };
-      out.push(e);
-      yield { e, p };
+      yield { e: { ...event, prevHash, hash }, p };
       prevHash = hash;
     }
   }
@@ -219,30 +271,6 @@ export async function appendPrepared(
   /** Personal values as stored: PERSONAL_COLUMNS order (the chain's links fill them, so after `chained()`). */
   const personalValues = () =>
     personalRows.map((r) => [r.ref, r.eventSeq, r.dataSubject ?? null, JSON.stringify(r.value)]);
-  if (list.length < COPY_THRESHOLD || tx.pipelined) {
-    // One prepared statement for the events and their personal values, each column an array parameter.
-    const events = [...chained()].map(eventRow);
-    const personal = personalValues();
-    const columns = (rows: unknown[][], width: number) =>
-      Array.from({ length: width }, (_, i) => rows.map((r) => r[i]));
-    const appended = tx.client.query({
-      name: 'audit_append_small',
-      text: `with events as (
-          insert into audit_events (${AUDIT_COLUMNS.join(', ')})
-          select * from unnest($1::bigint[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[], $6::text[],
-            $7::text[], $8::text[], $9::text[], $10::jsonb[], $11::jsonb[], $12::text[], $13::text[], $14::text[],
-            $15::text[])
-        ), personal as (
-          insert into audit_personal_values (${PERSONAL_COLUMNS.join(', ')})
-          select * from unnest($16::uuid[], $17::bigint[], $18::text[], $19::jsonb[])
-        )
-        select 1`,
-      values: [...columns(events, AUDIT_COLUMNS.length), ...columns(personal, PERSONAL_COLUMNS.length)],
-    });
-    // Pipelined, the commit goes out behind it (and fails with it).
-    await answeredLater(tx, appended);
-    return out;
-  }
   // Bulk (an HR import audits every changed person): COPY is several times faster than multi-row INSERTs, and the
   // rows are produced while PostgreSQL loads the previous chunk.
   await copyRows(
@@ -255,7 +283,6 @@ export async function appendPrepared(
   );
   if (personalRows.length)
     await copyRows(tx.client, 'audit_personal_values', PERSONAL_COLUMNS, personalValues());
-  return out;
 }
 
 function actorOf(a: Actor): HashedEvent['actor'] {

@@ -184,6 +184,52 @@ describe('WriteBehind on a pipelined transaction', () => {
     expect(failure).toMatchObject({ code: '22012' });
   });
 
+  it('sends COMMIT only once every write has sent its statement: a late one is inside the transaction', async () => {
+    await db.pool.query('truncate pt');
+    let answered = false;
+    await pipelinedTransaction(db, async (tx) => {
+      const writes = new WriteBehind(tx);
+      writes.add(() => tx.client.query('insert into pt values (1, txid_current()::text)'));
+      // Unordered and late: nobody waits for it, and the function returns before it sends anything.
+      writes.add(
+        async () => {
+          await new Promise((r) => setTimeout(r, 30));
+          await tx.client.query('insert into pt values (2, txid_current()::text)');
+          answered = true;
+        },
+        { unordered: true },
+      );
+      // Ordered behind a late one: queued now, started (and sent) only when that has finished.
+      writes.add(async () => {
+        await new Promise((r) => setTimeout(r, 10));
+        await tx.client.query('insert into pt values (3, txid_current()::text)');
+      });
+      writes.add(() => tx.client.query('insert into pt values (4, txid_current()::text)'));
+    });
+    expect(answered).toBe(true);
+    const rows = await db.pool.query<{ n: number; s: string }>('select n, s from pt order by n');
+    expect(rows.rows.map((r) => r.n)).toEqual([1, 2, 3, 4]);
+    expect(new Set(rows.rows.map((r) => r.s)).size).toBe(1); // one transaction wrote them all
+  });
+
+  it('rolls back a late write with the rest when a statement fails', async () => {
+    await db.pool.query('truncate pt');
+    const failure = await pipelinedTransaction(db, async (tx) => {
+      const writes = new WriteBehind(tx);
+      writes.add(
+        async () => {
+          await new Promise((r) => setTimeout(r, 20));
+          await tx.client.query('insert into pt values (1, null)');
+        },
+        { unordered: true },
+      );
+      tx.unanswered!(writes.run(() => tx.client.query('insert into pt values (2, null), (2, null)')));
+    }).catch((e: unknown) => e as { code?: string });
+    // The late write went out behind the failed one: its own failure (25P02) is what an unordered write reports.
+    expect(failure).toMatchObject({ code: expect.stringMatching(/^(23505|25P02)$/) });
+    expect(await count()).toBe(0);
+  });
+
   it('reports the first failure, not the "transaction is aborted" of the statements sent behind it', async () => {
     const failure = await pipelinedTransaction(db, async (tx) => {
       const writes = new WriteBehind(tx);

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import type { Logger } from '../kit/log.ts';
@@ -38,6 +39,11 @@ export interface Tx {
    * goes out behind it, and the transaction fails with its failure, if it failed.
    */
   unanswered?: (statement: Promise<unknown>) => void;
+  /**
+   * Pipelined: a write that has not sent its statement yet (`WriteBehind`); COMMIT goes out once `sent` resolves, so
+   * that the statement is inside the transaction, not behind its end.
+   */
+  sendsBeforeCommit?: (sent: Promise<void>) => void;
 }
 
 export function openDatabase(
@@ -100,6 +106,8 @@ export function openDatabase(
 
 const SENT = Symbol('statements sent');
 type Counted = pg.Client & { [SENT]?: number };
+/** Who wants to know when the code running now gives a pipelined connection a statement (`sendingAs`). */
+const sendWatch = new AsyncLocalStorage<() => void>();
 
 /** Count the statements given to a pipelined connection (`statementsSent`). */
 function countStatements(client: pg.Client): void {
@@ -108,6 +116,7 @@ function countStatements(client: pg.Client): void {
   counted[SENT] = 0;
   counted.query = function (this: pg.Client, ...args: unknown[]) {
     counted[SENT] = (counted[SENT] ?? 0) + 1;
+    sendWatch.getStore()?.();
     return (query as (...a: unknown[]) => unknown).apply(this, args);
   } as typeof client.query;
 }
@@ -118,6 +127,14 @@ function countStatements(client: pg.Client): void {
  */
 export function statementsSent(tx: Tx): number | undefined {
   return tx.pipelined ? (tx.client as unknown as Counted)[SENT] : undefined;
+}
+
+/**
+ * Call `fn`, and `onSend` whenever it (or anything it awaits and goes on with) gives a pipelined connection a
+ * statement: a writer learns when a call that sent nothing at once sends later (`WriteBehind`).
+ */
+export function sendingAs<T>(onSend: () => void, fn: () => T): T {
+  return sendWatch.run(onSend, fn);
 }
 
 /** Run `fn` in one transaction; commit when it returns, roll back when it throws. */
@@ -160,6 +177,7 @@ export async function pipelinedTransaction<T>(
   if (!database.pipelined) return transaction(database, fn);
   const client = await database.pipelined.connect();
   const unanswered: Promise<unknown>[] = [];
+  const sending: Promise<void>[] = [];
   /** The first failure among the statements not waited for, if any: the one to report (the rest followed from it). */
   const firstUnanswered = async () => {
     for (const p of unanswered) await p;
@@ -178,7 +196,12 @@ export async function pipelinedTransaction<T>(
           p.catch(() => undefined);
           unanswered.push(p);
         },
+        sendsBeforeCommit: (sent) => {
+          sending.push(sent);
+        },
       });
+      // Usually nothing to wait for: the writes sent their statements when called.
+      for (const sent of sending) await sent;
     } catch (e) {
       await firstUnanswered();
       throw e;

@@ -1,4 +1,4 @@
-import { statementsSent, type Tx } from './pool.ts';
+import { sendingAs, statementsSent, type Tx } from './pool.ts';
 
 /**
  * Writes queued on a transaction's connection without the caller waiting for each, so Node goes on preparing what
@@ -9,7 +9,8 @@ import { statementsSent, type Tx } from './pool.ts';
  * failure reported is the first one, not the "current transaction is aborted" (25P02) of every statement after it.
  * On a pipelined transaction (`new WriteBehind(tx)`, `pipelinedTransaction`) each write starts as soon as it is
  * queued instead, and the connection keeps their order; the statements sent behind a failed one fail with 25P02,
- * and the failure reported is still the first.
+ * and the failure reported is still the first. The transaction's COMMIT goes out only once every write has sent
+ * its statement (`Tx.sendsBeforeCommit`; a write that sends late is watched with `sendingAs`).
  * - `add(write)` queues a write whose result nobody needs;
  * - `run(write)` queues one and waits for its result (failing with the first failure queued before it, if any);
  * - `done()` waits for everything queued so far and throws the first failure;
@@ -21,6 +22,8 @@ export class WriteBehind {
   private tail: Promise<unknown> = Promise.resolve();
   private abandoned = false;
   private readonly sent: (() => number) | undefined;
+  /** Pipelined: the transaction's COMMIT waits for a write that has not sent its statement yet. */
+  private readonly sendsBeforeCommit: ((sent: Promise<void>) => void) | undefined;
   /** Pipelined: what the next write waits for before it starts (a write that sent nothing when called), if any. */
   private blocked: Promise<void> | null = null;
 
@@ -33,6 +36,7 @@ export class WriteBehind {
   constructor(tx?: Tx) {
     const sent = tx && statementsSent(tx) !== undefined ? () => statementsSent(tx)! : undefined;
     this.sent = sent;
+    this.sendsBeforeCommit = tx?.sendsBeforeCommit;
   }
 
   private next<T>(write: () => Promise<T>): Promise<T> {
@@ -44,12 +48,31 @@ export class WriteBehind {
   }
 
   private pipelined<T>(write: () => Promise<T>, sent: () => number): Promise<T> {
+    /** Until the write has sent its statement (or settled without): the COMMIT waits for it. */
+    let late: PromiseWithResolvers<void> | null = null;
+    const onSend = () => late?.resolve();
+    const sendsLate = () => {
+      if (!late) {
+        late = Promise.withResolvers<void>();
+        this.sendsBeforeCommit?.(late.promise);
+      }
+      return late;
+    };
     const start = (): { result: Promise<T>; wait: Promise<unknown> | null } => {
-      if (this.abandoned) throw new Error('write abandoned: the transaction is failing');
+      if (this.abandoned) {
+        late?.resolve();
+        throw new Error('write abandoned: the transaction is failing');
+      }
       const before = sent();
-      const result = write();
-      // Sent nothing yet: the writes after it wait until it has finished.
-      return { result, wait: sent() === before ? result : null };
+      const result = sendingAs(onSend, write);
+      if (sent() !== before) return { result, wait: null };
+      // Sent nothing yet: the writes after it wait until it has finished, and the COMMIT until it has sent.
+      const { resolve } = sendsLate();
+      void result.then(
+        () => resolve(),
+        () => resolve(),
+      );
+      return { result, wait: result };
     };
     if (!this.blocked) {
       let started;
@@ -61,6 +84,7 @@ export class WriteBehind {
       if (started.wait) this.unblockAfter(started.wait);
       return this.after(started.result);
     }
+    sendsLate();
     const started = this.blocked.then(start);
     this.unblockAfter(started.then((s) => s.wait));
     return this.after(started.then((s) => s.result));
