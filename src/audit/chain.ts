@@ -62,21 +62,17 @@ export function canonicalParts(
   };
 }
 
-/** An event's hash from its canonical parts: byte-for-byte `hashEvent` (tested). */
-export function hashOfParts(prevHash: string, seq: number, parts: CanonicalParts): string {
-  return createHash('sha256')
-    .update(prevHash)
-    .update(parts.head + jsonString(prevHash) + parts.mid + canonicalJson(seq) + parts.tail)
-    .digest('hex');
-}
-
 /** `hashEvent` for a writer that already has the canonical JSON of the event's `before`, `after` and actor. */
 export function hashEventParts(
   prevHash: string,
   e: Omit<HashedEvent, 'actor' | 'before' | 'after'>,
   json: { actor: string; before: string; after: string },
 ): string {
-  return hashOfParts(prevHash, e.seq, canonicalParts(e, json));
+  const { head, mid, tail } = canonicalParts(e, json);
+  return createHash('sha256')
+    .update(prevHash)
+    .update(head + jsonString(prevHash) + mid + canonicalJson(e.seq) + tail)
+    .digest('hex');
 }
 
 /** Marks a value as personal data: stored apart from the chain so that it can be erased later. */

@@ -153,8 +153,7 @@ export async function appendPrepared(
     await writes?.done();
     return;
   }
-  const occurredAt = new Date(ctx.clock.now().getTime()); // ms precision, stored as timestamptz(3)
-  const occurredIso = occurredAt.toISOString();
+  const occurredIso = ctx.clock.now().toISOString(); // ms precision, stored as timestamptz(3)
   const actor = actorOf(ctx.actor);
   const actorJson = canonicalJson(actor);
   const correlationOf = (p: PreparedAudit) => p.input.correlationId ?? ctx.correlationId ?? null;

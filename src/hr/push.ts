@@ -415,10 +415,11 @@ async function applyPushes(tx: Tx, group: Pending[]): Promise<Outcome[]> {
     // Recorded without waiting on a pipelined connection: the names are looked up meanwhile.
     await answeredLater(
       tx,
-      tx.client.query(
-        `insert into hr_imports (id, source_id, origin, rows, state, summary, created_by, created_at, applied_at, decided_by)
-       values ($1, $2, 'api', $3, 'applied', $4, $5, $6, $6, $5)`,
-        [
+      tx.client.query({
+        name: 'hr_import_pushed',
+        text: `insert into hr_imports (id, source_id, origin, rows, state, summary, created_by, created_at, applied_at,
+           decided_by) values ($1, $2, 'api', $3, 'applied', $4, $5, $6, $6, $5)`,
+        values: [
           importId,
           source.id,
           live.length,
@@ -426,7 +427,7 @@ async function applyPushes(tx: Tx, group: Pending[]): Promise<Outcome[]> {
           `${ctx.actor.type}:${ctx.actor.name ?? ctx.actor.id}`,
           now,
         ],
-      ),
+      }),
     );
     const applied = await applyPlan(
       tx,

@@ -3,9 +3,9 @@
  * attribute resolution, `startIndex`/`count` as OFFSET/LIMIT, and `totalResults` counted by the same condition.
  * Nothing is filtered in memory.
  */
-import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { Statements } from '../db/pipeline.ts';
+import { statementName } from '../db/statement-name.ts';
 import { parseFilter } from './filter.ts';
 import { scimError } from './errors.ts';
 import { SqlParams, compileSql, foldedOrderSql, type Resolve } from './sql.ts';
@@ -15,7 +15,7 @@ import { SqlParams, compileSql, foldedOrderSql, type Resolve } from './sql.ts';
  * text depends only on the filter's shape (values are parameters), so a client's few query shapes are reused.
  */
 export function prepared(text: string, values: unknown[]): pg.QueryConfig {
-  const name = `scim_${createHash('sha1').update(text).digest('base64url')}`;
+  const name = statementName('scim', text);
   // Bounded: filters of ever new shapes must not grow every connection's statement cache without end.
   if (!PREPARED.has(name)) {
     if (PREPARED.size >= MAX_PREPARED) return { text, values };
