@@ -12,11 +12,12 @@ import {
   baseNames,
   nameTaken,
   previewRename,
+  readNamesAhead,
   releaseNames,
   renameNames,
   type NamingPerson,
 } from './registry.ts';
-import { isCandidateOf, isReserved } from './templates.ts';
+import { candidateName, isCandidateOf, isReserved } from './templates.ts';
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -45,6 +46,15 @@ async function holderOf(kind: 'username' | 'email', value: string, db: TestDatab
     [kind, value],
   );
   return r.rows[0];
+}
+
+/** Register names as held by someone outside the test's batch: values with an "@" are emails, the rest usernames. */
+async function heldByOther(values: string[]): Promise<void> {
+  await database.pool.query(
+    `insert into name_registry (kind, value, person_id, created_at)
+     select case when v like '%@%' then 'email' else 'username' end, v, $1, now() from unnest($2::text[]) as t(v)`,
+    [randomUUID(), values],
+  );
 }
 
 /** CPU time (ms) a process has used, from /proc (Linux); null elsewhere. */
@@ -106,25 +116,16 @@ describe('allocateNames (real PostgreSQL)', () => {
   });
 
   it('finds every taken variant of a base among its neighbours in byte order', async () => {
-    const other = randomUUID();
-    await database.pool.query(
-      `insert into name_registry (kind, value, person_id, created_at)
-       select k, v, $1, now() from unnest($2::text[], $3::text[]) as t(k, v)`,
-      [
-        other,
-        ['username', 'username', 'username', 'username', 'username', 'email', 'email', 'email'],
-        [
-          'ada.byte',
-          'ada.byte12',
-          'ada.byte-x',
-          'ada.byte.jr',
-          'ada.bytes',
-          'ada.byte2@corp.test',
-          'ada.byte@other.test',
-          'ada.byte.jr@corp.test',
-        ],
-      ],
-    );
+    await heldByOther([
+      'ada.byte',
+      'ada.byte12',
+      'ada.byte-x',
+      'ada.byte.jr',
+      'ada.bytes',
+      'ada.byte2@corp.test',
+      'ada.byte@other.test',
+      'ada.byte.jr@corp.test',
+    ]);
     const [a, b] = [person('Ada', 'Byte'), person('Ada', 'Byte')];
     const got = await allocate([a, b]);
     // ada.byte is taken as a username, ada.byte2 as an email: the first Ada cannot have one suffix for both.
@@ -133,18 +134,15 @@ describe('allocateNames (real PostgreSQL)', () => {
   });
 
   it('finds the taken variants of a base ending in digits, apart from the other bases with its key', async () => {
-    const other = randomUUID();
     // anna.load1, anna.load12 and anna.load1-2 all have the index key "anna.load" or "anna.load1-"; the base
     // anna.load1 has the candidates anna.load1, anna.load1-2, anna.load1-3…
-    await database.pool.query(
-      `insert into name_registry (kind, value, person_id, created_at)
-       select k, v, $1, now() from unnest($2::text[], $3::text[]) as t(k, v)`,
-      [
-        other,
-        ['username', 'username', 'username', 'email', 'email'],
-        ['anna.load1', 'anna.load12', 'anna.load1-2', 'anna.load1@corp.test', 'anna.load1-3@corp.test'],
-      ],
-    );
+    await heldByOther([
+      'anna.load1',
+      'anna.load12',
+      'anna.load1-2',
+      'anna.load1@corp.test',
+      'anna.load1-3@corp.test',
+    ]);
     const [a, b] = [person('Anna', 'Load1'), person('Anna', 'Load12')];
     const got = await allocate([a, b]);
     // No suffix is free for both (anna.load1-3@ is taken): each gets its smallest free candidate.
@@ -155,6 +153,72 @@ describe('allocateNames (real PostgreSQL)', () => {
     expect(got.get(b.personId)).toMatchObject({
       username: 'anna.load12-2',
       workEmail: 'anna.load12-2@corp.test',
+    });
+  });
+
+  it('reads a base ending in digits exactly: none of the other bases that begin with it', async () => {
+    await heldByOther([
+      'bo.load123',
+      'bo.load1230',
+      'bo.load12345',
+      'bo.load123-2',
+      'bo.load123@corp.test',
+      'bo.load1239@corp.test',
+      'bo.load123-4@corp.test',
+    ]);
+    const read = await transaction(database, (tx) =>
+      readNamesAhead(tx, [{ first: 'Bo', last: 'Load123', legalFirst: 'Bo', employeeId: '' }], policy, T0),
+    );
+    expect(read.rows.map((r) => `${r.kind}:${r.value}`).sort()).toEqual([
+      'email:bo.load123-4@corp.test',
+      'email:bo.load123@corp.test',
+      'username:bo.load123',
+      'username:bo.load123-2',
+    ]);
+    // …and naming with what was read ahead gives the smallest candidate free for both.
+    const b = person('Bo', 'Load123');
+    const got = await transaction(database, async (tx) =>
+      allocateNames(tx, [b], policy, T0, undefined, await readNamesAhead(tx, [b], policy, T0)),
+    );
+    expect(got.get(b.personId)).toMatchObject({
+      username: 'bo.load123-3',
+      workEmail: 'bo.load123-3@corp.test',
+    });
+  });
+
+  it('reads the first thousand candidates of a cut base, and all of them only when a base runs past those', async () => {
+    // alexandra.load12345 is cut to fit 20 characters; its candidate 10000 is "alexandra.load10000", another base.
+    await heldByOther(['alexandra.load10000', 'alexandra.load12', 'alexandra.load1234-2']);
+    const read = await transaction(database, (tx) =>
+      readNamesAhead(
+        tx,
+        [{ first: 'Alexandra', last: 'Load12345', legalFirst: 'Alexandra', employeeId: '' }],
+        policy,
+        T0,
+      ),
+    );
+    expect(read.rows.map((r) => r.value)).toEqual(['alexandra.load1234-2']);
+
+    // 1,000 holders of one cut base: the next one is named from every candidate, read once the first ones ran out.
+    const base = baseNames(person('Alexandra', 'Thousandfold'), policy).username;
+    expect(base).toBe('alexandra.thousandfo');
+    const taken = Array.from({ length: 1000 }, (_, i) => candidateName(base, i + 1, 20)!);
+    expect(taken[999]).toBe('alexandra.thousa1000');
+    await heldByOther(taken);
+    const a = person('Alexandra', 'Thousandfold');
+    expect((await allocate([a])).get(a.personId)).toMatchObject({
+      username: 'alexandra.thousa1001',
+      workEmail: 'alexandra.thousandfold1001@corp.test',
+    });
+    const renamed = await previewRename(
+      database,
+      { ...person('Alexandra', 'Thousandfold'), username: null, workEmail: null },
+      policy,
+      T0,
+    );
+    expect(renamed).toMatchObject({
+      username: 'alexandra.thousa1002',
+      workEmail: 'alexandra.thousandfold1002@corp.test',
     });
   });
 

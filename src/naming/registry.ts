@@ -41,8 +41,16 @@ const NAMING_LOCK = 7_201_010; // advisory lock id: "one name allocator at a tim
 const LOOKUP_CHUNK = 50_000;
 /** Suffixes up to 7 digits are probed; no base has ten million holders. */
 const MAX_SUFFIX_DIGITS = 7;
+/**
+ * The registry is first read for suffixes up to 3 digits (a thousand holders of one base), and for all of them only
+ * when a base runs past that (`NeedsWiderRead`). A base cut to fit the length limit has candidates that are other
+ * bases: with a 20-character limit, candidate 10000 of alexandra.load12345 is "alexandra.load10000", so reading
+ * every suffix length read every alexandra.load<n> there is (bench scim, family names ending in digits).
+ */
+const FIRST_SUFFIX_DIGITS = 3;
 const DAY_MS = 86_400_000;
 const KEY_RE = /[0-9]+(@|$)/;
+const ENDS_WITH_DIGIT_RE = /[0-9]$/;
 
 /** The key of a value: the value without the digits before its "@" or at its end ("jane.doe7" → "jane.doe"). */
 function indexKey(value: string): string {
@@ -78,34 +86,48 @@ function candidate(kind: NameKind, base: string, n: number, policy: NamingPolicy
 
 /** What to read of the registry for some bases: ranges of the primary key, and the index keys to keep from them. */
 interface Lookup {
-  /** Every value whose key is wanted and that is a candidate lies in [prefix, prefix || 'A') of one of these. */
+  /**
+   * Every value whose key is wanted and that is a candidate lies in [prefix, prefix || 'A') of one of these, or is
+   * one of `exact`.
+   */
   prefixes: Set<string>;
+  /** Registry values read as they are (with the policy's domain for emails): a base that ends in digits. */
+  exact: Set<string>;
   keys: Set<string>;
+  /** Candidates with suffixes of up to this many digits are covered. */
+  digits: number;
 }
 
-function newLookups(): Record<NameKind, Lookup> {
+function newLookups(digits: number): Record<NameKind, Lookup> {
   return {
-    username: { prefixes: new Set(), keys: new Set() },
-    email: { prefixes: new Set(), keys: new Set() },
+    username: { prefixes: new Set(), exact: new Set(), keys: new Set(), digits },
+    email: { prefixes: new Set(), exact: new Set(), keys: new Set(), digits },
   };
 }
+
+/** A base ran past the candidates read: read them all (rare: a thousand holders of one base). */
+class NeedsWiderRead extends Error {}
 
 /**
  * Every index key any candidate of a base can have (one per suffix length: the cut of the base depends on it), and
  * the range each lies in: the candidate without its suffix. (Not the key: the key of a base ending in digits,
- * "anna.load123", is "anna.load", whose range holds every anna.load<n> there is.)
+ * "anna.load123", is "anna.load", whose range holds every anna.load<n> there is.) A base that ends in digits is
+ * read exactly: its suffixed candidates take a separator ("anna.load123-2", in the range of "anna.load123-"), so
+ * its own range would hold only other bases (anna.load1230, anna.load12345, …) — hundreds of rows for nothing.
  */
 function keysOf(kind: NameKind, base: string, policy: NamingPolicy, into: Lookup): void {
   const maxLength = kind === 'username' ? policy.username.maxLength : policy.email.maxLength;
   const at = kind === 'email' ? `@${policy.email.domain}` : '';
   // Short bases are never cut: the base and one suffixed candidate give every key.
-  const top = base.length + 1 + MAX_SUFFIX_DIGITS <= maxLength ? 1 : MAX_SUFFIX_DIGITS;
+  const top = base.length + 1 + MAX_SUFFIX_DIGITS <= maxLength ? 1 : into.digits;
   for (let digits = 0; digits <= top; digits++) {
     const n = digits === 0 ? 1 : digits === 1 ? 2 : 10 ** (digits - 1);
     const c = candidateName(base, n, maxLength);
     if (c === null) return;
     into.keys.add(indexKey(c + at));
-    into.prefixes.add(digits === 0 ? c : c.slice(0, c.length - digits));
+    if (digits > 0) into.prefixes.add(c.slice(0, c.length - digits));
+    else if (ENDS_WITH_DIGIT_RE.test(c)) into.exact.add(c + at);
+    else into.prefixes.add(c);
   }
 }
 
@@ -132,9 +154,12 @@ class Availability {
   private readonly from: Record<NameKind, Map<string, number>> = { username: new Map(), email: new Map() };
   private readonly reserved: Set<string>;
   private readonly domainSuffix: string;
+  /** Candidates from this suffix on were not read. */
+  private readonly readBelow: number;
 
-  constructor(policy: NamingPolicy) {
+  constructor(policy: NamingPolicy, digitsRead: number) {
     this.policy = policy;
+    this.readBelow = 10 ** digitsRead;
     this.reserved = new Set(policy.reserved.map((r) => r.trim().toLowerCase()));
     this.domainSuffix = `@${policy.email.domain}`;
   }
@@ -172,6 +197,7 @@ class Availability {
     const holder = this.holders.has(personId);
     const start = holder ? 1 : (this.from[kind].get(base) ?? 1);
     for (let n = start; n < limit; n++) {
+      if (n >= this.readBelow) throw new NeedsWiderRead();
       const c = candidate(kind, base, n, this.policy);
       if (c === null) break;
       if (this.free(kind, c, personId)) {
@@ -206,20 +232,31 @@ async function readVariants(
   locked: boolean,
 ): Promise<VariantRow[]> {
   const client = 'client' in db ? db.client : db.pool;
-  // Both kinds in one read (chunked for a bulk import): the prefixes of each, with their kind.
-  const all = (['username', 'email'] as const).flatMap((kind) =>
-    [...lookups[kind].prefixes].map((prefix) => [kind, prefix] as const),
-  );
+  // Both kinds in one read (chunked for a bulk import): the prefixes and exact values of each, with their kind.
+  const probes = (which: 'prefixes' | 'exact') =>
+    (['username', 'email'] as const).flatMap((kind) =>
+      [...lookups[kind][which]].map((v) => [kind, v] as const),
+    );
+  const ranges = probes('prefixes');
+  const exact = probes('exact');
   const rows: VariantRow[] = [];
   // At least one call, so that the lock is taken even with nothing to look up.
-  for (let i = 0; i === 0 || i < all.length; i += LOOKUP_CHUNK) {
-    const chunk = all.slice(i, i + LOOKUP_CHUNK);
-    const r = await client.query<VariantRow>({
+  for (let i = 0; i === 0 || i < ranges.length || i < exact.length; i += LOOKUP_CHUNK) {
+    const r = ranges.slice(i, i + LOOKUP_CHUNK);
+    const x = exact.slice(i, i + LOOKUP_CHUNK);
+    const result = await client.query<VariantRow>({
       name: 'name_variants_locked',
-      text: 'select kind, value, person_id, reusable from name_variants_locked($1, $2, $3::text[], $4::text[])',
-      values: [locked ? NAMING_LOCK : null, now, chunk.map((c) => c[0]), chunk.map((c) => c[1])],
+      text: 'select kind, value, person_id, reusable from name_variants_locked($1, $2, $3::text[], $4::text[], $5::text[], $6::text[])',
+      values: [
+        locked ? NAMING_LOCK : null,
+        now,
+        r.map((c) => c[0]),
+        r.map((c) => c[1]),
+        x.map((c) => c[0]),
+        x.map((c) => c[1]),
+      ],
     });
-    for (const row of r.rows) rows.push(row);
+    for (const row of result.rows) rows.push(row);
   }
   return rows;
 }
@@ -236,9 +273,13 @@ function loadVariants(
       into.load(row.kind, row.value, { personId: row.person_id, reusable: row.reusable }, batch);
 }
 
-/** The lookups for some people's bases under a policy. */
-function lookupsOf(bases: readonly { username: string; emailLocal: string }[], policy: NamingPolicy) {
-  const keys = newLookups();
+/** The lookups for some people's bases under a policy, for candidates with suffixes of up to `digits` digits. */
+function lookupsOf(
+  bases: readonly { username: string; emailLocal: string }[],
+  policy: NamingPolicy,
+  digits: number,
+) {
+  const keys = newLookups(digits);
   const seen: Record<NameKind, Set<string>> = { username: new Set(), email: new Set() };
   for (const b of bases) {
     if (!seen.username.has(b.username)) {
@@ -280,7 +321,7 @@ export async function readNamesAhead(
       return [];
     }
   });
-  const lookups = lookupsOf(bases, policy);
+  const lookups = lookupsOf(bases, policy, FIRST_SUFFIX_DIGITS);
   return { policyJson: JSON.stringify(policy), lookups, rows: await readVariants(tx, lookups, now, true) };
 }
 
@@ -288,6 +329,8 @@ function covers(ahead: Record<NameKind, Lookup>, wanted: Record<NameKind, Lookup
   return (['username', 'email'] as const).every(
     (k) =>
       [...wanted[k].prefixes].every((x) => ahead[k].prefixes.has(x)) &&
+      [...wanted[k].exact].every((x) => ahead[k].exact.has(x)) &&
+      ahead[k].digits >= wanted[k].digits &&
       [...wanted[k].keys].every((x) => ahead[k].keys.has(x)),
   );
 }
@@ -415,6 +458,49 @@ async function reserve(
 }
 
 /**
+ * Run `attempt` with the registry read for the first candidates only, and once more with every candidate read when a
+ * base ran past them.
+ */
+async function withWiderReadIfNeeded<T>(attempt: (digits: number) => Promise<T>): Promise<T> {
+  try {
+    return await attempt(FIRST_SUFFIX_DIGITS);
+  } catch (e) {
+    if (!(e instanceof NeedsWiderRead)) throw e;
+    return attempt(MAX_SUFFIX_DIGITS);
+  }
+}
+
+/** Name each person in order, and sort the rows to write into fresh and existing ones. */
+function chooseAll(
+  av: Availability,
+  people: readonly NamingPerson[],
+  bases: readonly ReturnType<typeof baseNames>[],
+): { names: Map<string, AllocatedNames>; fresh: Reservation; existing: Reservation } {
+  const result = new Map<string, AllocatedNames>();
+  const fresh: Reservation = { usernames: [], emailLocals: [], personIds: [] };
+  const existing: Reservation = { usernames: [], emailLocals: [], personIds: [] };
+  for (let i = 0; i < people.length; i++) {
+    const p = people[i]!;
+    const b = bases[i]!;
+    const chosen = choose(av, p.personId, b);
+    const names = {
+      username: chosen.username!,
+      workEmail: `${chosen.emailLocal!}@${av.policy.email.domain}`,
+      // A name with nothing displayable (e.g. only symbols) still shows as something.
+      displayName: b.displayName || chosen.username!,
+    };
+    result.set(p.personId, names);
+    const r =
+      av.known('username', chosen.username!) || av.known('email', chosen.emailLocal!) ? existing : fresh;
+    // Rare: one of the two takes over a row (past its embargo, or the person's own); the upsert handles both.
+    r.usernames.push(chosen.username!);
+    r.emailLocals.push(chosen.emailLocal!);
+    r.personIds.push(p.personId);
+  }
+  return { names: result, fresh, existing };
+}
+
+/**
  * Allocate a username, a work email and a display name for each person, in the caller's transaction. Names are
  * unique across everyone past and present and within the batch (two Jane Does → jane.doe, jane.doe2); reserved
  * names skip to the next candidate. People are named in the order given. A person's own released names are
@@ -431,8 +517,7 @@ export async function allocateNames(
   writes?: WriteBehind,
   ahead?: NamesRead,
 ): Promise<Map<string, AllocatedNames>> {
-  const result = new Map<string, AllocatedNames>();
-  if (people.length === 0) return result;
+  if (people.length === 0) return new Map();
   const bases = people.map((p) => baseNames(p, policy));
   const batch = new Set<string>();
   for (let i = 0; i < people.length; i++) {
@@ -444,33 +529,16 @@ export async function allocateNames(
     }
     batch.add(id);
   }
-  const keys = lookupsOf(bases, policy);
-  const av = new Availability(policy);
-  const readAhead =
-    ahead && ahead.policyJson === JSON.stringify(policy) && covers(ahead.lookups, keys) ? ahead.rows : null;
-  loadVariants(readAhead ?? (await readVariants(tx, keys, now, true)), keys, av, batch);
-  const fresh: Reservation = { usernames: [], emailLocals: [], personIds: [] };
-  const existing: Reservation = { usernames: [], emailLocals: [], personIds: [] };
-  for (let i = 0; i < people.length; i++) {
-    const p = people[i]!;
-    const b = bases[i]!;
-    const chosen = choose(av, p.personId, b);
-    const names = {
-      username: chosen.username!,
-      workEmail: `${chosen.emailLocal!}@${policy.email.domain}`,
-      // A name with nothing displayable (e.g. only symbols) still shows as something.
-      displayName: b.displayName || chosen.username!,
-    };
-    result.set(p.personId, names);
-    const r =
-      av.known('username', chosen.username!) || av.known('email', chosen.emailLocal!) ? existing : fresh;
-    // Rare: one of the two takes over a row (past its embargo, or the person's own); the upsert handles both.
-    r.usernames.push(chosen.username!);
-    r.emailLocals.push(chosen.emailLocal!);
-    r.personIds.push(p.personId);
-  }
+  const readAhead = ahead && ahead.policyJson === JSON.stringify(policy) ? ahead : null;
+  const { names, fresh, existing } = await withWiderReadIfNeeded(async (digits) => {
+    const keys = lookupsOf(bases, policy, digits);
+    const av = new Availability(policy, digits);
+    const rows = readAhead && covers(readAhead.lookups, keys) ? readAhead.rows : null;
+    loadVariants(rows ?? (await readVariants(tx, keys, now, true)), keys, av, batch);
+    return chooseAll(av, people, bases);
+  });
   await reserve(tx, fresh, existing, policy.email.domain, now, writes);
-  return result;
+  return names;
 }
 
 function embargoEnd(at: Date, policy: NamingPolicy): Date {
@@ -519,14 +587,16 @@ export async function previewRename(
     isCandidateOf(person.username.toLowerCase(), b.username, policy.username.maxLength);
   const keepEmail = person.workEmail !== null && emailIsCandidateOf(person.workEmail, b.emailLocal, policy);
   if (keepUsername && keepEmail) return null;
-  const keys = newLookups();
-  if (!keepUsername) keysOf('username', b.username, policy, keys.username);
-  if (!keepEmail) keysOf('email', b.emailLocal, policy, keys.email);
-  const av = new Availability(policy);
-  loadVariants(await readVariants(db, keys, now, false), keys, av, new Set([person.personId]));
-  const chosen = choose(av, person.personId, {
-    ...(keepUsername ? {} : { username: b.username }),
-    ...(keepEmail ? {} : { emailLocal: b.emailLocal }),
+  const chosen = await withWiderReadIfNeeded(async (digits) => {
+    const keys = newLookups(digits);
+    if (!keepUsername) keysOf('username', b.username, policy, keys.username);
+    if (!keepEmail) keysOf('email', b.emailLocal, policy, keys.email);
+    const av = new Availability(policy, digits);
+    loadVariants(await readVariants(db, keys, now, false), keys, av, new Set([person.personId]));
+    return choose(av, person.personId, {
+      ...(keepUsername ? {} : { username: b.username }),
+      ...(keepEmail ? {} : { emailLocal: b.emailLocal }),
+    });
   });
   return {
     username: keepUsername ? person.username! : chosen.username!,
