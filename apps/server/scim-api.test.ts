@@ -60,6 +60,13 @@ async function createUser(who: string, body: unknown): Promise<Resource> {
   return r.json();
 }
 
+/** A write's answer is the User a GET then reads, to the last attribute (meta.version and lastModified too). */
+async function expectAsRead(who: string, written: Resource): Promise<void> {
+  const r = await scim(who, 'GET', `/Users/${written.id}`);
+  expect(r.statusCode, r.body).toBe(200);
+  expect(r.json()).toEqual(written);
+}
+
 async function personEvents(personId: string): Promise<string[]> {
   const r = await database.pool.query<{ type: string }>(
     'select type from lifecycle_events where person_id = $1 order by created_at, type',
@@ -164,6 +171,8 @@ describe('Users are people, through the HR pipeline', () => {
       meta: { resourceType: 'User', version: 'W/"1"' },
     });
     expect(babs.password).toBeUndefined();
+    // The answer is the User as written (read in the write's transaction): what a GET reads afterwards.
+    await expectAsRead('workday', babs);
     expect(await personEvents(babs.id)).toEqual(['joiner']);
     const stored = await database.pool.query(
       'select attributes::text as a, department from people where id = $1',
@@ -346,6 +355,7 @@ describe('Users are people, through the HR pipeline', () => {
     ]);
     const etag = r.headers.etag as string;
     expect(etag).not.toBe('W/"1"');
+    await expectAsRead('workday', r.json());
     expect(
       (await scim('workday', 'GET', `/Users/${babs.id}`, undefined, { 'if-none-match': etag })).statusCode,
     ).toBe(304);
@@ -392,6 +402,7 @@ describe('Users are people, through the HR pipeline', () => {
     expect(r.json()[ENTERPRISE].department).toBe('Finance');
     expect(r.json().title).toBeUndefined();
     expect(r.json().displayName).not.toBe(current.displayName);
+    await expectAsRead('workday', r.json());
     expect(await personEvents(babs.id)).toContain('mover');
     const imm = await scim(
       'workday',
@@ -677,6 +688,7 @@ describe('edges of the protocol', () => {
     );
     expect(again.id).toBe(first.id);
     expect(again.active).toBe(true);
+    await expectAsRead('workday', again);
     expect(await personEvents(first.id)).toEqual(['joiner', 'leaver', 'rehire']);
     const audit = await database.pool.query(
       `select action from audit_events where subject_id = $1 order by seq`,

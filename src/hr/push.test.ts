@@ -6,7 +6,14 @@ import { Jobs } from '../jobs/index.ts';
 import { GatehouseError } from '../kit/errors.ts';
 import { testContext } from '../testing/context.ts';
 import { createTestDatabase, type TestDatabase } from '../testing/db.ts';
-import { pushPerson, pushPersonId, type GroupCheck, type PersonInput, type PushOptions } from './push.ts';
+import {
+  pushPerson,
+  pushPersonId,
+  type GroupCheck,
+  type GroupRead,
+  type PersonInput,
+  type PushOptions,
+} from './push.ts';
 import { startPublishingJobs } from '../testing/jobs.ts';
 
 /**
@@ -174,6 +181,83 @@ describe('concurrent pushes to one source', () => {
     } finally {
       for (const x of spied) x.client.query = x.query;
     }
+  });
+
+  it('answer each push with its read: one statement per group and reader, in the transaction after every write', async () => {
+    const s = 'answered';
+    const calls: Record<string, string[][]> = { a: [], b: [] };
+    const txOfAfter = new Map<string, string>();
+    const reader = (name: 'a' | 'b'): GroupRead => ({
+      run: async (tx, ids) => {
+        calls[name]!.push(ids);
+        const r = await tx.client.query<{ id: string; department: string | null; tx: string }>(
+          `select id::text, department, txid_current()::text as tx from people where id = any($1::uuid[])`,
+          [ids],
+        );
+        return new Map(r.rows.map((row) => [row.id, row]));
+      },
+    });
+    const [a, b] = [reader('a'), reader('b')];
+    // `after` changes the person in the same transaction: the read sees it.
+    const after = async (tx: Tx, personId: string) => {
+      const r = await tx.client.query<{ tx: string }>(
+        `update people set department = 'After' where id = $1 returning txid_current()::text as tx`,
+        [personId],
+      );
+      txOfAfter.set(personId, r.rows[0]!.tx);
+    };
+    const pushed = await Promise.all(
+      (
+        [
+          ['A0', a],
+          ['A1', a],
+          ['A2', a],
+          ['B3', b],
+          ['N4', undefined],
+        ] as const
+      ).map(([id, read], n) =>
+        pushPersonId(deps(), testContext({ correlationId: `req-${n}` }), s, person(id, 'An', `Swer${n}`), {
+          expect: 'new',
+          after,
+          ...(read ? { read } : {}),
+        }),
+      ),
+    );
+    const ids = pushed.map((p) => p.personId);
+    expect(calls).toEqual({ a: [[ids[0]], [ids[1], ids[2]]], b: [[ids[3]]] });
+    expect(await importsOf(s)).toEqual([1, 4]);
+    pushed
+      .slice(0, 4)
+      .forEach((p) =>
+        expect(p.stored).toEqual({ id: p.personId, department: 'After', tx: txOfAfter.get(p.personId) }),
+      );
+    expect('stored' in pushed[4]!).toBe(false);
+  });
+
+  it('fail only the push whose read failed, and store nothing of it', async () => {
+    const s = 'answer-fails';
+    const failing: GroupRead = {
+      run: async (tx) => {
+        await tx.client.query('select 1 / 0');
+        return new Map();
+      },
+    };
+    const good: GroupRead = { run: () => Promise.resolve(new Map([['x', 'y']])) };
+    const results = await Promise.allSettled(
+      (
+        [
+          ['F0', good],
+          ['F1', good],
+          ['F2', failing],
+          ['F3', good],
+        ] as const
+      ).map(([id, read], n) =>
+        pushPersonId(deps(), testContext(), s, person(id, 'Fay', `Ling${n}`), { expect: 'new', read }),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect((results[2] as PromiseRejectedResult).reason).toMatchObject({ code: '22012' });
+    expect(Object.keys(await stored(s))).toEqual(['F0', 'F1', 'F3']);
   });
 
   it('make a group check once for all the pushes of a group that name it', async () => {

@@ -1,7 +1,14 @@
 import { answeredLater, pipelinedTransaction, statementsSent, together, type Tx } from '../db/pool.ts';
 import type { CommandContext } from '../kit/context.ts';
 import { GatehouseError, isGatehouseError } from '../kit/errors.ts';
-import { getPersonRow, getPersonRows, recordOf, viewOf, type PersonView } from '../identities/people.ts';
+import {
+  getPersonRow,
+  getPersonRows,
+  recordOf,
+  viewOf,
+  type PersonRow,
+  type PersonView,
+} from '../identities/people.ts';
 import { getNamingPolicy, type NamingPolicy } from '../naming/policy.ts';
 import { readNamesAhead } from '../naming/registry.ts';
 import { applyPlan, namingPersonOf, recordFields } from './apply.ts';
@@ -29,13 +36,16 @@ export interface PushResult {
 export interface PushedId {
   personId: string;
   events: DetectedEvent[];
+  /** What the push's `read` found for the person, when it has one (undefined if the read did not find them). */
+  stored?: unknown;
 }
 
-/** What a group's transaction settles each push with (the person only when the push asked for it). */
+/** What a group's transaction settles each push with. */
 interface Pushed {
   personId: string;
-  person: PersonView | null;
   events: DetectedEvent[];
+  /** The push's `read`, answered by the time the commit is (called only once it is). */
+  stored?: () => Promise<unknown>;
 }
 
 function problemsOf(errors: RowError[]) {
@@ -56,6 +66,18 @@ export interface PushOptions {
    * go in the same transaction, so the second sees the first (and its guard can refuse it).
    */
   keys?: string[];
+  /**
+   * How the caller reads what this push stored, in the group's transaction after every write and `after` (one
+   * statement for the pushes of a group that name the same one): the push then answers with it (`PushedId.stored`).
+   * On a pipelined transaction the statement goes out before the COMMIT and is not waited for, so the caller has
+   * the person with the commit instead of reading it in a round trip of its own afterwards.
+   */
+  read?: GroupRead;
+}
+
+/** A read of stored people by id, for `PushOptions.read`: each id's row (an id not found is left out). */
+export interface GroupRead {
+  run(tx: Tx, personIds: string[]): Promise<Map<string, unknown>>;
 }
 
 /**
@@ -84,13 +106,18 @@ export async function pushPerson(
   input: PersonInput,
   opts: PushOptions,
 ): Promise<PushResult> {
-  const r = await push(deps, ctx, sourceName, input, opts, true);
-  return { person: r.person!, events: r.events };
+  const r = await pushPersonId(deps, ctx, sourceName, input, { ...opts, read: PERSON_READ });
+  const row = r.stored as PersonRow | undefined;
+  if (!row) throw new Error(`pushed person ${r.personId} was not stored`);
+  return { person: viewOf(row, true), events: r.events };
 }
 
+/** The stored person as the REST API answers with it (`pushPerson`). */
+const PERSON_READ: GroupRead = { run: (tx, ids) => getPersonRows(tx.client, ids) };
+
 /**
- * `pushPerson` for a caller that reads the stored person itself, after the commit: the group's transaction does not
- * read it back (one statement less while the source is locked, when no push of the group wants it).
+ * `pushPerson` answering with the person's id, and with what the push's own `read` found (`stored`), if it has one:
+ * the group's transaction reads nothing else back.
  */
 export async function pushPersonId(
   deps: ImportDeps,
@@ -99,32 +126,20 @@ export async function pushPersonId(
   input: PersonInput,
   opts: PushOptions,
 ): Promise<PushedId> {
-  const r = await push(deps, ctx, sourceName, input, opts, false);
-  return { personId: r.personId, events: r.events };
-}
-
-function push(
-  deps: ImportDeps,
-  ctx: CommandContext,
-  sourceName: string,
-  input: PersonInput,
-  opts: PushOptions,
-  readBack: boolean,
-): Promise<Pushed> {
   const record = validatedRecord(input, ctx.clock.now());
-  return new Promise<Pushed>((resolve, reject) => {
+  const r = await new Promise<Pushed>((resolve, reject) => {
     enqueue({
       deps,
       ctx,
       sourceName,
       record,
       opts,
-      readBack,
       keys: [`employee:${record.employeeId}`, ...(opts.keys ?? [])],
       resolve,
       reject,
     });
   });
+  return { personId: r.personId, events: r.events, ...(r.stored ? { stored: await r.stored() } : {}) };
 }
 
 /** The JSON as one validated row (HR field names as the header), or an error naming each bad field. */
@@ -175,8 +190,6 @@ interface Pending {
   sourceName: string;
   record: HrRecord;
   opts: PushOptions;
-  /** Whether the push answers with the stored person (read in the transaction). */
-  readBack: boolean;
   keys: string[];
   resolve: (r: Pushed) => void;
   reject: (e: unknown) => void;
@@ -264,7 +277,7 @@ async function applyGroup(group: Pending[]): Promise<void> {
  * Several pushes to one source as one many-row import, in one transaction: each push's guard, then one lookup of
  * who exists, one plan (a push the plan refuses is dropped and the rest planned again: another may have named it as
  * manager), one apply (each audit event carrying its own request's correlation id), each push's `after`, and one
- * read of the stored people.
+ * statement per `read` for the pushes that answer with what they stored.
  */
 async function applyPushes(tx: Tx, group: Pending[]): Promise<Outcome[]> {
   const { deps, ctx, sourceName } = group[0]!;
@@ -446,20 +459,50 @@ async function applyPushes(tx: Tx, group: Pending[]): Promise<Outcome[]> {
     const idOf = (p: Pending, i: number) =>
       applied.personIds.get(i + 1) ?? known.get(p.record.employeeId)!.id;
     for (const [i, p] of live.entries()) await p.opts.after?.(tx, idOf(p, i));
-    const readBack = live.flatMap((p, i) => (p.readBack ? [idOf(p, i)] : []));
-    const rows = readBack.length ? await getPersonRows(tx.client, readBack) : new Map<string, never>();
+    const stored = await readStored(tx, live, idOf);
     const eventsOf = new Map(plan.changes.map((c) => [c.row, c.events]));
     live.forEach((p, i) => {
-      const personId = idOf(p, i);
-      const row = rows.get(personId);
-      if (p.readBack && !row) throw new Error(`pushed person ${p.record.employeeId} was not stored`);
       outcome.set(p, {
         ok: true,
-        result: { personId, person: row ? viewOf(row, true) : null, events: eventsOf.get(i + 1) ?? [] },
+        result: {
+          personId: idOf(p, i),
+          events: eventsOf.get(i + 1) ?? [],
+          ...(stored.has(p) ? { stored: stored.get(p)! } : {}),
+        },
       });
     });
   }
   return settled();
+}
+
+/**
+ * Send each `read` of the pushes (one statement per reader for all of its pushes) without waiting for it on a
+ * pipelined transaction: the transaction checks it before it reports the commit, by when its answer is in.
+ */
+async function readStored(
+  tx: Tx,
+  live: Pending[],
+  idOf: (p: Pending, i: number) => string,
+): Promise<Map<Pending, () => Promise<unknown>>> {
+  const out = new Map<Pending, () => Promise<unknown>>();
+  const byReader = new Map<GroupRead, { p: Pending; id: string }[]>();
+  live.forEach((p, i) => {
+    const reader = p.opts.read;
+    if (!reader) return;
+    let of = byReader.get(reader);
+    if (!of) byReader.set(reader, (of = []));
+    of.push({ p, id: idOf(p, i) });
+  });
+  for (const [reader, of] of byReader) {
+    const sent = reader.run(
+      tx,
+      of.map((x) => x.id),
+    );
+    sent.catch(() => undefined); // a failure fails the transaction, which reports it
+    await answeredLater(tx, sent);
+    for (const { p, id } of of) out.set(p, () => sent.then((rows) => rows.get(id)));
+  }
+  return out;
 }
 
 export function createPerson(deps: ImportDeps, ctx: CommandContext, source: string, input: PersonInput) {

@@ -7,7 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { appendAudit } from '../audit/index.ts';
 import { transaction, type Database, type Tx } from '../db/pool.ts';
 import type { Statements } from '../db/pipeline.ts';
-import { pushPersonId, PushErrors, type GroupCheck } from '../hr/push.ts';
+import { pushPersonId, PushErrors, type GroupCheck, type GroupRead } from '../hr/push.ts';
 import type { ImportDeps } from '../hr/imports.ts';
 import { ensureSource } from '../hr/sources.ts';
 import type { CommandContext } from '../kit/context.ts';
@@ -140,32 +140,57 @@ export async function listUsers(call: ScimCall, q: ListQuery) {
   };
 }
 
+/** What a client may see: every source's Users, or its own source's. */
+type Visible = { client: Pick<ScimClient, 'readAll' | 'source'> };
+
+function scopeOf(call: ScimCall): { scope: string; visible: Visible } {
+  const { readAll, source } = call.client;
+  return { scope: readAll ? '*' : `source:${source}`, visible: { client: { readAll, source } } };
+}
+
+/** The Users with these ids that the client may see, by id (one statement). */
+async function usersByIds(
+  db: Statements,
+  visible: Visible,
+  ids: readonly string[],
+): Promise<Map<string, UserRow>> {
+  const params = new SqlParams();
+  const r = await db.query<UserRow>(
+    prepared(
+      `select ${USER_COLUMNS} from ${USER_FROM}
+       where p.id = any(${params.add(ids)}::uuid[]) and p.merged_into is null and p.scim_deleted_at is null
+         and ${sourceCondition(visible, 'p.source_id', params)}`,
+      params.values,
+    ),
+  );
+  return new Map(r.rows.map((row) => [row.id, row]));
+}
+
 /** Users read by id, batched (`Batcher`): per connection pool, then per what the client may see. */
 const userReaders = new WeakMap<Statements, Map<string, Batcher<string, UserRow>>>();
 
 function userReader(db: Statements, call: ScimCall): Batcher<string, UserRow> {
   let byScope = userReaders.get(db);
   if (!byScope) userReaders.set(db, (byScope = new Map()));
-  const { readAll, source } = call.client;
-  const scope = readAll ? '*' : `source:${source}`;
+  const { scope, visible } = scopeOf(call);
   let reader = byScope.get(scope);
+  if (!reader) byScope.set(scope, (reader = new Batcher((ids) => usersByIds(db, visible, ids))));
+  return reader;
+}
+
+/**
+ * The written Users read in their push group's transaction (`PushOptions.read`), per what the client may see: one
+ * reader per scope, so that the creates of a group share one statement. A write answers with it, as of its commit,
+ * without a read of its own afterwards.
+ */
+const writtenReaders = new Map<string, GroupRead>();
+
+function writtenReader(call: ScimCall): GroupRead {
+  const { scope, visible } = scopeOf(call);
+  let reader = writtenReaders.get(scope);
   if (!reader) {
-    const visible = { client: { readAll, source } };
-    byScope.set(
-      scope,
-      (reader = new Batcher(async (ids) => {
-        const params = new SqlParams();
-        const r = await db.query<UserRow>(
-          prepared(
-            `select ${USER_COLUMNS} from ${USER_FROM}
-             where p.id = any(${params.add(ids)}::uuid[]) and p.merged_into is null and p.scim_deleted_at is null
-               and ${sourceCondition(visible, 'p.source_id', params)}`,
-            params.values,
-          ),
-        );
-        return new Map(r.rows.map((row) => [row.id, row]));
-      })),
-    );
+    if (writtenReaders.size >= 1_000) writtenReaders.clear();
+    writtenReaders.set(scope, (reader = { run: (tx, ids) => usersByIds(tx.client, visible, ids) }));
   }
   return reader;
 }
@@ -294,9 +319,12 @@ interface UserWrite {
   expect: 'new' | 'existing';
   ifMatch?: string | undefined;
   after?: (tx: Tx, personId: string) => Promise<void>;
+  /** Answer with the User as written (read in the write's transaction); not for a DELETE. */
+  answer?: boolean;
 }
 
-async function writeUser(call: ScimCall, w: UserWrite): Promise<string> {
+/** The written User's id, and the User as written when asked for (`answer`) and still visible to the client. */
+async function writeUser(call: ScimCall, w: UserWrite): Promise<{ id: string; user?: UserRow }> {
   writable(call);
   const userName = w.user.userName;
   if (typeof userName !== 'string' || userName.trim() === '')
@@ -322,7 +350,7 @@ async function writeUser(call: ScimCall, w: UserWrite): Promise<string> {
   }
   const current = w.current;
   try {
-    // The resource is read after the commit (getUser): the push itself answers only with the person's id.
+    // The resource is read in the push's transaction, after every write and `after` (one statement for the group).
     const pushed = await pushPersonId(call.deps, call.ctx, call.client.source, input, {
       expect: w.expect,
       // Two writes of one userName are never grouped in one transaction: the second's check sees the first.
@@ -344,8 +372,10 @@ async function writeUser(call: ScimCall, w: UserWrite): Promise<string> {
         : {}),
       check: { by: USERNAME_CHECK, arg: { userName, self: current?.id ?? null } },
       ...(w.after ? { after: w.after } : {}),
+      ...(w.answer ? { read: writtenReader(call) } : {}),
     });
-    return pushed.personId;
+    const user = pushed.stored as UserRow | undefined;
+    return { id: pushed.personId, ...(user ? { user } : {}) };
   } catch (e) {
     throw asScim(e);
   }
@@ -377,8 +407,9 @@ export async function createUser(call: ScimCall, body: unknown): Promise<Json> {
       )
     : { rows: [] };
   const revived = deleted.rows[0];
-  const id = await writeUser(call, {
+  const written = await writeUser(call, {
     user: value,
+    answer: true,
     employeeId,
     expect: revived ? 'existing' : 'new',
     ...(revived ? { current: revived } : {}),
@@ -393,7 +424,12 @@ export async function createUser(call: ScimCall, body: unknown): Promise<Json> {
       });
     },
   });
-  return getUser(call, id);
+  return answerWith(call, written);
+}
+
+/** The written User as the client sees it: as read in the write's transaction, else read now. */
+function answerWith(call: ScimCall, written: { id: string; user?: UserRow }): Promise<Json> | Json {
+  return written.user ? userResource(written.user, call.baseUrl) : getUser(call, written.id);
 }
 
 async function currentUser(call: ScimCall, id: string): Promise<UserRow> {
@@ -411,7 +447,7 @@ export async function replaceUser(
   writable(call);
   const { value } = normalizeResource(USER_RESOURCE, body, { lenient: lenient(call) });
   // An `id` in the body is read-only and ignored (RFC 7643 §2.2): the URL names the resource.
-  await retrying(async () => {
+  const written = await retrying(async () => {
     const current = await currentUser(call, id);
     const given = ((value[ENTERPRISE_USER] ?? {}) as Json).employeeNumber;
     if (typeof given === 'string' && given !== current.employee_id)
@@ -423,13 +459,14 @@ export async function replaceUser(
       );
     return writeUser(call, {
       user: value,
+      answer: true,
       current,
       employeeId: current.employee_id,
       expect: 'existing',
       ifMatch,
     });
   });
-  return getUser(call, id);
+  return answerWith(call, written);
 }
 
 export async function patchUser(
@@ -440,25 +477,26 @@ export async function patchUser(
 ): Promise<{ resource: Json; changed: boolean }> {
   writable(call);
   let changed = false;
-  await retrying(async () => {
+  const written = await retrying(async () => {
     const current = await currentUser(call, id);
     checkIfMatch(ifMatch, current.version);
     const before = userResource(current, call.baseUrl);
     const r = applyPatch(USER_RESOURCE, before, body, { lenient: lenient(call) });
     changed = r.changed;
-    if (!r.changed) return;
+    if (!r.changed) return { id };
     const en = ((r.value[ENTERPRISE_USER] ?? {}) as Json).employeeNumber;
     if (en !== undefined && en !== current.employee_id)
       throw scimError(400, 'mutability', 'employeeNumber is immutable', `${ENTERPRISE_USER}:employeeNumber`);
-    await writeUser(call, {
+    return writeUser(call, {
       user: r.value,
+      answer: true,
       current,
       employeeId: current.employee_id,
       expect: 'existing',
       ifMatch,
     });
   });
-  return { resource: await getUser(call, id), changed };
+  return { resource: await answerWith(call, written), changed };
 }
 
 /**
