@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, gt, gte, inArray, lt, lte, sql, type SQL } from 'drizzle-orm';
 import { answeredLater, type Database, type Tx } from '../db/pool.ts';
-import { copyRows } from '../db/copy.ts';
+import { copyRows, textArray } from '../db/copy.ts';
 import type { WriteBehind } from '../db/write-behind.ts';
 import type { CommandContext, Actor } from '../kit/context.ts';
 import { GatehouseError } from '../kit/errors.ts';
@@ -184,21 +184,23 @@ export async function appendPrepared(
           actor.type,
           actor.id,
           actor.name ?? null,
-          list.map((p) => p.id),
-          list.map((p) => p.input.action),
-          list.map((p) => p.input.subject.type),
-          list.map((p) => p.input.subject.id),
-          list.map((p) => (p.before === null ? null : p.beforeJson)),
-          list.map((p) => (p.after === null ? null : p.afterJson)),
-          list.map((p) => p.input.reason ?? null),
-          list.map(correlationOf),
-          parts.map((x) => x.head),
-          parts.map((x) => x.mid),
-          parts.map((x) => x.tail),
-          personal.map((x) => x.p.personal!.ref),
+          textArray(list.map((p) => p.id)),
+          textArray(list.map((p) => p.input.action)),
+          textArray(list.map((p) => p.input.subject.type)),
+          textArray(list.map((p) => p.input.subject.id)),
+          textArray(list.map((p) => (p.before === null ? null : p.beforeJson))),
+          textArray(list.map((p) => (p.after === null ? null : p.afterJson))),
+          textArray(list.map((p) => p.input.reason ?? null)),
+          textArray(list.map(correlationOf)),
+          textArray(parts.map((x) => x.head)),
+          textArray(parts.map((x) => x.mid)),
+          textArray(parts.map((x) => x.tail)),
+          textArray(personal.map((x) => x.p.personal!.ref)),
           personal.map((x) => x.event),
-          personal.map((x) => x.p.input.dataSubject ?? null),
-          personal.map((x) => JSON.stringify({ $values: x.p.personal!.values } satisfies PersonalPack)),
+          textArray(personal.map((x) => x.p.input.dataSubject ?? null)),
+          textArray(
+            personal.map((x) => JSON.stringify({ $values: x.p.personal!.values } satisfies PersonalPack)),
+          ),
         ],
       });
     // Pipelined, the commit goes out behind it (and fails with it).

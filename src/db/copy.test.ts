@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../testing/db.ts';
-import { copyRows, type CopyValue } from './copy.ts';
+import { copyRows, textArray, type CopyValue } from './copy.ts';
 
 /** copyRows against real PostgreSQL: small loads are written in one piece, large ones streamed; both the same. */
 let database: TestDatabase;
@@ -15,7 +15,18 @@ afterAll(async () => {
   await database?.drop();
 });
 
-const AWKWARD = ['tab\there', 'line\nbreak', 'back\\slash', 'cr\rhere', 'zoë ångström', '\\N', ''];
+const AWKWARD = [
+  'tab\there',
+  'line\nbreak',
+  'back\\slash',
+  'cr\rhere',
+  'zoë ångström',
+  '\\N',
+  '',
+  'quo"ted',
+  'NULL',
+  '{a,b}',
+];
 
 function row(n: number): CopyValue[] {
   return [
@@ -58,6 +69,18 @@ async function load(rows: Iterable<CopyValue[]> | AsyncIterable<CopyValue[]>) {
   }>(`select n, s, d, j, t, b, to_char(day, 'YYYY-MM-DD') as day from copy_t order by n`);
   return r.rows.map((x) => [x.n, x.s, x.d, x.j, x.t, x.b, x.day]);
 }
+
+describe('textArray', () => {
+  it('writes a text[] literal that PostgreSQL reads back as the same elements, nulls and all', async () => {
+    const values = [...AWKWARD, null, 'a\\"b\\\\', ' spaced ', '"', '\\', 'NULL', null];
+    const r = await database.pool.query<{ a: (string | null)[] }>('select $1::text[] as a', [
+      textArray(values),
+    ]);
+    expect(r.rows[0]!.a).toEqual(values);
+    const empty = await database.pool.query<{ a: string[] }>('select $1::text[] as a', [textArray([])]);
+    expect(empty.rows[0]!.a).toEqual([]);
+  });
+});
 
 describe('copyRows', () => {
   it('loads a few rows (one INSERT), with every character COPY treats specially, exactly as COPY would', async () => {

@@ -222,6 +222,32 @@ describe('allocateNames (real PostgreSQL)', () => {
     });
   });
 
+  it('names with what was read ahead for more people than it names, and for fewer (the rest read then)', async () => {
+    await heldByOther([
+      'cy.ahead',
+      'cy.ahead@corp.test',
+      'di.ahead',
+      'di.ahead2',
+      'ed.ahead',
+      'ed.ahead@corp.test',
+    ]);
+    const [cy, di, ed] = [person('Cy', 'Ahead'), person('Di', 'Ahead'), person('Ed', 'Ahead')];
+    // Read ahead for Cy and Di; named: Cy alone (Di's rows are among those read), then Ed and Cy's twin (Ed's not).
+    const got = await transaction(database, async (tx) => {
+      const ahead = await readNamesAhead(tx, [cy, di], policy, T0);
+      const first = await allocateNames(tx, [cy], policy, T0, undefined, ahead);
+      const twin = person('Cy', 'Ahead');
+      const second = await allocateNames(tx, [ed, twin], policy, T0, undefined, ahead);
+      return [first.get(cy.personId), second.get(ed.personId), second.get(twin.personId)];
+    });
+    expect(got).toEqual([
+      { username: 'cy.ahead2', workEmail: 'cy.ahead2@corp.test', displayName: 'Cy Ahead' },
+      { username: 'ed.ahead2', workEmail: 'ed.ahead2@corp.test', displayName: 'Ed Ahead' },
+      // The read-ahead's rows do not know Cy's first names (taken since): read again, they are.
+      { username: 'cy.ahead3', workEmail: 'cy.ahead3@corp.test', displayName: 'Cy Ahead' },
+    ]);
+  });
+
   it('prefers the same suffix for username and email, else allocates them independently', async () => {
     // An address taken outside Gatehouse's templates (e.g. imported): jane.roe@ is taken, the username is not.
     await database.pool.query(

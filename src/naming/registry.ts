@@ -298,6 +298,8 @@ function lookupsOf(
 export interface NamesRead {
   policyJson: string;
   lookups: Record<NameKind, Lookup>;
+  /** Each person's bases under the policy, by `nameKey`. */
+  bases: Map<string, Bases>;
   rows: VariantRow[];
 }
 
@@ -314,15 +316,28 @@ export async function readNamesAhead(
   now: Date,
 ): Promise<NamesRead> {
   // A person whose names cannot be made is left out here: naming them fails where it always did.
-  const bases = people.flatMap((p) => {
+  const bases = new Map<string, Bases>();
+  for (const p of people) {
     try {
-      return [baseNames(p, policy)];
+      bases.set(nameKey(p), baseNames(p, policy));
     } catch {
-      return [];
+      // named (and refused) by allocateNames
     }
-  });
-  const lookups = lookupsOf(bases, policy, FIRST_SUFFIX_DIGITS);
-  return { policyJson: JSON.stringify(policy), lookups, rows: await readVariants(tx, lookups, now, true) };
+  }
+  const lookups = lookupsOf([...bases.values()], policy, FIRST_SUFFIX_DIGITS);
+  return {
+    policyJson: JSON.stringify(policy),
+    lookups,
+    bases,
+    rows: await readVariants(tx, lookups, now, true),
+  };
+}
+
+type Bases = ReturnType<typeof baseNames>;
+
+/** What a person's bases are made of (`baseNames`), as one string. */
+function nameKey(p: Omit<NamingPerson, 'personId'>): string {
+  return `${p.first}\u0000${p.last}\u0000${p.legalFirst}\u0000${p.employeeId}`;
 }
 
 function covers(ahead: Record<NameKind, Lookup>, wanted: Record<NameKind, Lookup>): boolean {
@@ -518,7 +533,15 @@ export async function allocateNames(
   ahead?: NamesRead,
 ): Promise<Map<string, AllocatedNames>> {
   if (people.length === 0) return new Map();
-  const bases = people.map((p) => baseNames(p, policy));
+  const readAhead = ahead && ahead.policyJson === JSON.stringify(policy) ? ahead : null;
+  // Bases the read-ahead made already are not made again; when it made every one, what it read covers them all.
+  let allAhead = readAhead !== null;
+  const bases = people.map((p) => {
+    const made = readAhead?.bases.get(nameKey(p));
+    if (made) return made;
+    allAhead = false;
+    return baseNames(p, policy);
+  });
   const batch = new Set<string>();
   for (let i = 0; i < people.length; i++) {
     const id = people[i]!.personId;
@@ -529,11 +552,15 @@ export async function allocateNames(
     }
     batch.add(id);
   }
-  const readAhead = ahead && ahead.policyJson === JSON.stringify(policy) ? ahead : null;
   const { names, fresh, existing } = await withWiderReadIfNeeded(async (digits) => {
-    const keys = lookupsOf(bases, policy, digits);
+    // The lookups of every base read ahead hold those of these people's (their rows of others' bases load unused).
+    const keys =
+      allAhead && readAhead!.lookups.username.digits === digits
+        ? readAhead!.lookups
+        : lookupsOf(bases, policy, digits);
     const av = new Availability(policy, digits);
-    const rows = readAhead && covers(readAhead.lookups, keys) ? readAhead.rows : null;
+    const rows =
+      readAhead && (keys === readAhead.lookups || covers(readAhead.lookups, keys)) ? readAhead.rows : null;
     loadVariants(rows ?? (await readVariants(tx, keys, now, true)), keys, av, batch);
     return chooseAll(av, people, bases);
   });
