@@ -209,19 +209,22 @@ async function applyWith(
         })(),
       ),
     );
-    writes.add(() =>
-      copyRows(
-        tx.client,
-        'person_personal',
-        ['person_id', 'personal_email', 'mobile_phone', 'birth_date'],
-        (function* () {
-          for (const c of newcomers) {
-            const r = c.record!;
-            yield [ids.get(c)!, r.personalEmail, r.mobilePhone, r.birthDate];
-          }
-        })(),
-      ),
-    );
+    // A newcomer without personal values has no row there (every reader joins it as optional).
+    const withPersonal = newcomers.filter((c) => hasPersonal(c.record!));
+    if (withPersonal.length)
+      writes.add(() =>
+        copyRows(
+          tx.client,
+          'person_personal',
+          ['person_id', 'personal_email', 'mobile_phone', 'birth_date'],
+          (function* () {
+            for (const c of withPersonal) {
+              const r = c.record!;
+              yield [ids.get(c)!, r.personalEmail, r.mobilePhone, r.birthDate];
+            }
+          })(),
+        ),
+      );
   }
 
   // People already stored: staged, then one UPDATE and one upsert of their personal data.
@@ -435,10 +438,8 @@ async function applyWith(
   await appendPrepared(tx, ctx, audit, writes);
 
   // A likely duplicate shares a personal email, mobile or birth date: newcomers with none of them cannot be one.
-  const newIds = changes
-    .filter(
-      (c) => c.before === null && (c.record?.personalEmail || c.record?.mobilePhone || c.record?.birthDate),
-    )
+  const newIds = withRecord
+    .filter((c) => c.before === null && hasPersonal(c.record!))
     .map((c) => ids.get(c)!);
   const duplicatesFlagged = await flagDuplicates(tx, newIds, now, ctx.ids);
   const personIds = new Map<number, string>();
@@ -451,6 +452,11 @@ async function applyWith(
     scheduled,
     duplicatesFlagged,
   };
+}
+
+/** The record has a personal value (email, mobile or birth date). */
+function hasPersonal(r: HrRecord): boolean {
+  return Boolean(r.personalEmail || r.mobilePhone || r.birthDate);
 }
 
 /**

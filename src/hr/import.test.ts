@@ -484,3 +484,46 @@ describe('HR import: unchanged file rows are not validated again', () => {
     expect(plan.rowHashRefresh.map((r) => r.rowHash)).toEqual([file.skipped[1]!.rowHash]);
   });
 });
+
+describe('HR import: personal values', () => {
+  const personalRow = async (source: string, employeeId: string) =>
+    (
+      await database.pool.query(
+        `select pp.personal_email, pp.mobile_phone from person_personal pp join people p on p.id = pp.person_id
+         join hr_sources s on s.id = p.source_id where s.name = $1 and p.employee_id = $2`,
+        [source, employeeId],
+      )
+    ).rows;
+
+  it('are stored for a newcomer who has some, and a newcomer without any has no row until they do', async () => {
+    clock.set('2026-11-02T12:00:00Z');
+    const source = `personal-${randomUUID().slice(0, 8)}`;
+    const row = (id: string, first: string, email: string, mobile: string) =>
+      `${id},${first},Private,,${email},${mobile},Legal,Counsel,CC9,Berlin,Europe/Berlin,,employee,active,2021-01-01,`;
+    const first = await importText(
+      [HEADER, row('P1', 'Pia', 'pia@home.example', ''), row('P2', 'Per', '', '')].join('\n'),
+      { source },
+    );
+    expect(first.errors).toEqual([]);
+    expect(await personalRow(source, 'P1')).toEqual([
+      { personal_email: 'pia@home.example', mobile_phone: null },
+    ]);
+    expect(await personalRow(source, 'P2')).toEqual([]);
+    // Read as a person, the one without a row has no personal values (not a missing person).
+    const p2 = await database.pool.query(
+      `select p.first_name, pp.personal_email from people p left join person_personal pp on pp.person_id = p.id
+       join hr_sources s on s.id = p.source_id where s.name = $1 and p.employee_id = 'P2'`,
+      [source],
+    );
+    expect(p2.rows).toEqual([{ first_name: 'Per', personal_email: null }]);
+    // A later file gives P2 a mobile: the row is made then.
+    const second = await importText(
+      [HEADER, row('P1', 'Pia', 'pia@home.example', ''), row('P2', 'Per', '', '+49 170 7654321')].join('\n'),
+      { source },
+    );
+    expect(second.errors).toEqual([]);
+    expect(await personalRow(source, 'P2')).toEqual([
+      { personal_email: null, mobile_phone: '+491707654321' },
+    ]);
+  });
+});
