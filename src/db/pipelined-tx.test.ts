@@ -51,6 +51,37 @@ describe('pipelinedTransaction', () => {
     expect(await count()).toBe(0);
   });
 
+  it('ends a transaction its COMMIT ended without a ROLLBACK after it (no "no transaction in progress")', async () => {
+    await db.pool.query('truncate pt');
+    const notices: string[] = [];
+    const listen = (client: { on(e: 'notice', f: (n: { message?: string }) => void): void }) =>
+      client.on('notice', (n) => notices.push(n.message ?? ''));
+    db.pipelined!.on('acquire', listen);
+    try {
+      for (let i = 0; i < 3; i++) {
+        const failure = await pipelinedTransaction(db, async (tx) => {
+          tx.unanswered!(tx.client.query('insert into pt values (1, null), (1, null)')); // 23505
+          return 'returned';
+        }).catch((e: unknown) => e as { code?: string });
+        expect(failure).toMatchObject({ code: '23505' });
+      }
+      // The connection is still usable, and a transaction's own failure before COMMIT is still rolled back.
+      await expect(
+        pipelinedTransaction(db, async (tx) => {
+          await tx.client.query('insert into pt values (2, null)');
+          throw new Error('refused');
+        }),
+      ).rejects.toThrow('refused');
+      await pipelinedTransaction(db, async (tx) => {
+        await tx.client.query('insert into pt values (3, null)');
+      });
+    } finally {
+      db.pipelined!.off('acquire', listen);
+    }
+    expect(notices).toEqual([]);
+    expect((await db.pool.query('select n from pt')).rows).toEqual([{ n: 3 }]);
+  });
+
   it('reports the first failure when the statements after it fail too', async () => {
     await db.pool.query('truncate pt');
     const failure = await pipelinedTransaction(db, async (tx) => {

@@ -151,12 +151,19 @@ export async function transaction<T>(
   });
 }
 
-/** `body`'s result; when it throws, the transaction on `client` is rolled back. The client is released either way. */
-async function rolledBackOnFailure<T>(client: pg.PoolClient, body: () => Promise<T>): Promise<T> {
+/**
+ * `body`'s result; when it throws, the transaction on `client` is rolled back — unless `ended` says it has already
+ * ended (its COMMIT was answered). The client is released either way.
+ */
+async function rolledBackOnFailure<T>(
+  client: pg.PoolClient,
+  body: () => Promise<T>,
+  ended?: () => Promise<boolean>,
+): Promise<T> {
   try {
     return await body();
   } catch (e) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    if (!(await ended?.())) await client.query('ROLLBACK').catch(() => undefined);
     throw e;
   } finally {
     client.release();
@@ -182,38 +189,51 @@ export async function pipelinedTransaction<T>(
   const firstUnanswered = async () => {
     for (const p of unanswered) await p;
   };
-  return rolledBackOnFailure(client, async () => {
-    await loadColumnTypes(client);
-    const begin = client.query('BEGIN');
-    unanswered.push(begin); // the statements after it fail too; its failure is the one reported
-    let result: T;
-    try {
-      result = await fn({
-        client,
-        db: drizzle(client),
-        pipelined: true,
-        unanswered: (p) => {
-          p.catch(() => undefined);
-          unanswered.push(p);
-        },
-        sendsBeforeCommit: (sent) => {
-          sending.push(sent);
-        },
-      });
-      // Usually nothing to wait for: the writes sent their statements when called.
-      for (const sent of sending) await sent;
-    } catch (e) {
+  /**
+   * Once COMMIT is sent: whether PostgreSQL answered it (a commit, the rollback of an aborted transaction, or an
+   * error of its own), which ends the transaction — a ROLLBACK then would only draw "no transaction in progress".
+   */
+  let commitAnswered: Promise<boolean> | undefined;
+  return rolledBackOnFailure(
+    client,
+    async () => {
+      await loadColumnTypes(client);
+      const begin = client.query('BEGIN');
+      unanswered.push(begin); // the statements after it fail too; its failure is the one reported
+      let result: T;
+      try {
+        result = await fn({
+          client,
+          db: drizzle(client),
+          pipelined: true,
+          unanswered: (p) => {
+            p.catch(() => undefined);
+            unanswered.push(p);
+          },
+          sendsBeforeCommit: (sent) => {
+            sending.push(sent);
+          },
+        });
+        // Usually nothing to wait for: the writes sent their statements when called.
+        for (const sent of sending) await sent;
+      } catch (e) {
+        await firstUnanswered();
+        throw e;
+      }
+      // COMMIT of a transaction that a failed statement aborted only rolls it back (PostgreSQL answers ROLLBACK, no
+      // error): the statements not waited for are checked before the commit is trusted.
+      const commit = client.query('COMMIT');
+      commitAnswered = commit.then(
+        () => true,
+        // PostgreSQL's own error (a SQLSTATE), not a lost connection's
+        (e: unknown) => /^[0-9A-Z]{5}$/.test(String((e as { code?: unknown }).code)),
+      );
       await firstUnanswered();
-      throw e;
-    }
-    // COMMIT of a transaction that a failed statement aborted only rolls it back (PostgreSQL answers ROLLBACK, no
-    // error): the statements not waited for are checked before the commit is trusted.
-    const commit = client.query('COMMIT');
-    commit.catch(() => undefined);
-    await firstUnanswered();
-    await commit;
-    return result;
-  });
+      await commit;
+      return result;
+    },
+    async () => (commitAnswered ? await commitAnswered : false),
+  );
 }
 
 /**
