@@ -65,6 +65,7 @@ async function expectAsRead(who: string, written: Resource): Promise<void> {
   const r = await scim(who, 'GET', `/Users/${written.id}`);
   expect(r.statusCode, r.body).toBe(200);
   expect(r.json()).toEqual(written);
+  expect(r.headers['content-location']).toBe(written.meta.location);
 }
 
 async function personEvents(personId: string): Promise<string[]> {
@@ -159,6 +160,9 @@ describe('Users are people, through the HR pipeline', () => {
     expect(r.statusCode, r.body).toBe(201);
     babs = r.json();
     expect(r.headers.location).toMatch(new RegExp(`^http://localhost(:\\d+)?/scim/v2/Users/${babs.id}$`));
+    // RFC 7643 §3.1: meta.location is the Content-Location header.
+    expect(r.headers['content-location']).toBe(r.headers.location);
+    expect(babs.meta).toMatchObject({ location: r.headers.location });
     expect(r.headers.etag).toBe('W/"1"');
     expect(babs).toMatchObject({
       userName: 'bjensen@example.com',

@@ -336,16 +336,18 @@ describe('PATCH rules', () => {
     );
   });
 
-  it('required attributes cannot be removed (invalidValue)', () => {
-    expect(failure(() => run(USER_RESOURCE, user(), [{ op: 'remove', path: 'userName' }])).scimType).toBe(
-      'invalidValue',
+  it('required attributes cannot be removed or left without a value (mutability, RFC 7644 §3.5.2.2)', () => {
+    const removed = failure(() => run(USER_RESOURCE, user(), [{ op: 'remove', path: 'userName' }]));
+    expect(removed).toMatchObject({ scimType: 'mutability' });
+    expect(removed.message).toMatch(/userName is required and cannot be removed/);
+    const nulled = failure(() =>
+      run(USER_RESOURCE, user(), [{ op: 'replace', path: 'userName', value: null }]),
     );
-    expect(
-      failure(() => run(USER_RESOURCE, user(), [{ op: 'replace', path: 'userName', value: null }])).message,
-    ).toMatch(/userName is required/);
+    expect(nulled).toMatchObject({ scimType: 'mutability' });
+    expect(nulled.message).toMatch(/userName is required/);
     expect(
       failure(() => run(GROUP_RESOURCE, group(), [{ op: 'remove', path: 'displayName' }])).scimType,
-    ).toBe('invalidValue');
+    ).toBe('mutability');
   });
 
   it('is atomic: when the second operation fails, nothing is applied and the input is unchanged', () => {

@@ -16,7 +16,8 @@
  * - `remove` with a `value`: strict 400 invalidSyntax (the RFC has no such form; removing the whole attribute
  *   instead would be a disaster). Lenient (Entra's `{"op":"Remove","path":"members","value":[{"value":"id"}]}`):
  *   removes the values that match each given object on every sub-attribute it names (`null`: has none).
- * - Removing (or replacing with null) a required attribute is `invalidValue`, like a POST without it.
+ * - Removing (or replacing with null) a required attribute is `mutability` (§3.5.2.2: an attribute "removed or
+ *   [that] becomes unassigned and is defined as a required attribute or a read-only attribute").
  * - `replace` of a complex attribute merges: sub-attributes not given are left unchanged (§3.5.2.3).
  * - Adding a value to a multi-valued attribute that is already there (deep equality, or the same `value` when
  *   `value` is immutable, as in `members`) is no change: "already a member" is success with changed=false.
@@ -475,7 +476,7 @@ function apply(o: Op, doc: Json, t: Target, value: unknown, hasValue: boolean) {
     if (!filter && !sub) {
       if (hasValue && value !== null && attr.multiValued && attr.type === 'complex')
         return removeByValue(o, box, attr, value);
-      if (attr.required) throw badValue(`${o.at}: ${where} is required and cannot be removed`, field);
+      if (attr.required) throw mutability(`${o.at}: ${where} is required and cannot be removed`, field);
       if (attr.mutability === 'immutable') throw mutability(`${o.at}: ${where} is immutable`, field);
       delete box[attr.name];
       return;
@@ -484,7 +485,7 @@ function apply(o: Op, doc: Json, t: Target, value: unknown, hasValue: boolean) {
       // A sub-attribute of a single-valued complex attribute.
       const obj = current as Json;
       if (obj[sub!.name] === undefined) return;
-      if (sub!.required) throw badValue(`${o.at}: ${where} is required and cannot be removed`, field);
+      if (sub!.required) throw mutability(`${o.at}: ${where} is required and cannot be removed`, field);
       if (sub!.mutability === 'immutable') throw mutability(`${o.at}: ${where} is immutable`, field);
       const rest = { ...obj };
       delete rest[sub!.name];
@@ -501,7 +502,7 @@ function apply(o: Op, doc: Json, t: Target, value: unknown, hasValue: boolean) {
     let next: unknown[];
     if (!sub) next = list.filter((e) => !matched.includes(e));
     else {
-      if (sub.required) throw badValue(`${o.at}: ${where} is required and cannot be removed`, field);
+      if (sub.required) throw mutability(`${o.at}: ${where} is required and cannot be removed`, field);
       next = list.flatMap((e) => {
         if (!matched.includes(e) || (e as Json)[sub.name] === undefined) return [e];
         if (sub.mutability === 'immutable') throw mutability(`${o.at}: ${where} is immutable`, field);
@@ -527,7 +528,8 @@ function apply(o: Op, doc: Json, t: Target, value: unknown, hasValue: boolean) {
       if (o.op === 'replace') {
         assertMutable(attr, current, given.length ? given : undefined, where);
         if (given.length) b[attr.name] = given;
-        else if (attr.required) throw badValue(`${o.at}: ${where} is required`, vfield);
+        else if (attr.required)
+          throw mutability(`${o.at}: ${where} is required and cannot be left without a value`, vfield);
         else delete b[attr.name];
         return;
       }
@@ -542,7 +544,8 @@ function apply(o: Op, doc: Json, t: Target, value: unknown, hasValue: boolean) {
     }
     const given = coerce(o, attr, value, where);
     if (given === undefined) {
-      if (attr.required) throw badValue(`${o.at}: ${where} is required`, vfield);
+      if (attr.required)
+        throw mutability(`${o.at}: ${where} is required and cannot be left without a value`, vfield);
       assertMutable(attr, current, undefined, where);
       delete b[attr.name];
     } else if (attr.type === 'complex') b[attr.name] = merge(attr, current, given as Json, where);
@@ -559,7 +562,8 @@ function apply(o: Op, doc: Json, t: Target, value: unknown, hasValue: boolean) {
     const obj: Json = isObject(current) ? { ...current } : {};
     assertMutable(sub!, obj[sub!.name], given, where);
     if (given === undefined) {
-      if (sub!.required) throw badValue(`${o.at}: ${where} is required`, vfield);
+      if (sub!.required)
+        throw mutability(`${o.at}: ${where} is required and cannot be left without a value`, vfield);
       delete obj[sub!.name];
     } else obj[sub!.name] = given;
     if (Object.keys(obj).length) b[attr.name] = obj;

@@ -196,9 +196,11 @@ function listResponse(
   };
 }
 
+/** A single resource's headers: its version, and its URL as `Location` and as `Content-Location` (RFC 7643 §3.1). */
 function etagHeaders(resource: Json): Record<string, string> {
   const meta = resource.meta as Json;
-  return { etag: String(meta.version), location: String(meta.location) };
+  const location = String(meta.location);
+  return { etag: String(meta.version), location, 'content-location': location };
 }
 
 function ifMatch(req: FastifyRequest): string | undefined {
