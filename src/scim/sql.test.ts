@@ -199,6 +199,7 @@ describe('SCIM filters as SQL (real PostgreSQL)', () => {
     expect(await refused('active co "t"')).toBe(
       'active co "t": a true/false attribute compares with true or false',
     );
+    expect(await refused('active gt true')).toMatch(/takes only eq and ne/);
     expect(await refused('meta.lastModified gt "yesterday"')).toMatch(/compares with a date-time/);
     expect(await refused('userName[value eq "x"]')).toMatch(/is not multi-valued/);
     expect(await refused('emails[kind eq "x"]')).toMatch(/no sub-attribute "kind" \(value, type, primary\)/);

@@ -8,7 +8,8 @@
 import { GatehouseError } from '../kit/errors.ts';
 import { formatFilter, type AttrPath, type CompareOp, type FilterNode, type FilterValue } from './filter.ts';
 
-export type ScalarType = 'string' | 'boolean' | 'number' | 'datetime';
+/** `binary`: base64 text, compared exactly; it has no order (RFC 7644 §3.4.2.2: `gt` and the like are invalidFilter). */
+export type ScalarType = 'string' | 'boolean' | 'number' | 'datetime' | 'binary';
 
 export interface ScalarAttribute {
   kind: 'scalar';
@@ -114,6 +115,12 @@ function compare(
           `${where}: a date-time attribute compares with a date-time such as "2011-05-13T04:42:34Z"`,
         );
       if (['co', 'sw', 'ew'].includes(op)) throw invalid(`${where}: "${op}" needs a text attribute`);
+      break;
+    case 'binary':
+      if (typeof value !== 'string')
+        throw invalid(`${where}: a binary attribute compares with its base64 text as a "string"`);
+      if (op === 'gt' || op === 'ge' || op === 'lt' || op === 'le')
+        throw invalid(`${where}: a binary attribute has no order; "${op}" cannot compare it`);
       break;
     case 'string':
       if (typeof value !== 'string') throw invalid(`${where}: a text attribute compares with a "string"`);

@@ -115,6 +115,30 @@ describe('SCIM User filters over people', () => {
     expect(await plan('title eq "Rep"')).not.toMatch(/people_scim_username_idx/);
   });
 
+  it('compares a certificate (binary) exactly and refuses to order it (RFC 7644 §3.4.2.2)', async () => {
+    const der = 'MIIDQzCCAqygAwIBAgICEAAwDQYJKoZIhvcNAQEFBQAwTjELMAkGA1UEBhMCVVMx';
+    await database.pool.query(
+      `update people set attributes = coalesce(attributes, '{}'::jsonb) || jsonb_build_object('scim.x509Certificates', $1::text)
+       where employee_id = 'E2'`,
+      [JSON.stringify([{ value: der }])],
+    );
+    expect(await employees(`x509Certificates.value eq "${der}"`)).toEqual(['E2']);
+    expect(await employees(`x509Certificates[value sw "MIIDQz"]`)).toEqual(['E2']);
+    // base64 is case-sensitive: another case is another certificate.
+    expect(await employees(`x509Certificates.value eq "${der.toLowerCase()}"`)).toEqual([]);
+    for (const op of ['gt', 'ge', 'lt', 'le'])
+      expect(() =>
+        compileSql(parseFilter(`x509Certificates.value ${op} "M"`), resolveUserAttribute, new SqlParams()),
+      ).toThrow(
+        expect.objectContaining({
+          code: 'scim_invalid_filter',
+          message: expect.stringMatching(/has no order/),
+        }),
+      );
+    // Other multi-valued text still orders.
+    expect(await employees('emails.value gt "y"')).toEqual(['E4']);
+  });
+
   it('keeps injection attempts as values and refuses attributes Users do not have', async () => {
     expect(await employees(`userName eq "barbara.jensen' or '1'='1"`)).toEqual([]);
     expect(await employees('name.familyName co "%"')).toEqual([]);

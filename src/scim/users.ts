@@ -38,6 +38,9 @@ const MULTI_SUBS = {
   primary: { type: 'boolean', caseExact: false },
 } as const;
 
+/** A certificate's `value` is binary (RFC 7643 §4.1.2): base64 DER, compared exactly, no order. */
+const CERTIFICATE_SUBS = { ...MULTI_SUBS, value: { type: 'binary', caseExact: true } } as const;
+
 const ADDRESS_SUBS = {
   formatted: { type: 'string', caseExact: false },
   streetAddress: { type: 'string', caseExact: false },
@@ -73,7 +76,8 @@ function storedMulti(name: string): ResolvedAttribute {
   return {
     kind: 'multi',
     sql: `coalesce(${storedJson(`scim.${name}`)}, '[]'::jsonb)`,
-    subAttributes: name === 'addresses' ? ADDRESS_SUBS : MULTI_SUBS,
+    subAttributes:
+      name === 'addresses' ? ADDRESS_SUBS : name === 'x509Certificates' ? CERTIFICATE_SUBS : MULTI_SUBS,
   };
 }
 
