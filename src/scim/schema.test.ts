@@ -193,6 +193,33 @@ describe('normalizeResource', () => {
     ).toHaveLength(2);
   });
 
+  it('keeps each (type, value) combination once (RFC 7643 §2.4); the one kept is primary if a repeat was', () => {
+    const r = strict(
+      body({
+        emails: [
+          { value: 'babs@example.com', type: 'work' },
+          { value: 'babs@jensen.org', type: 'home' },
+          { value: 'BABS@example.com', type: 'Work', primary: true },
+          { value: 'babs@example.com', type: 'home' },
+        ],
+        x509Certificates: [{ value: 'TUlJQw==' }, { value: 'TUlJQw==' }, { value: 'tUlJQw==' }],
+        addresses: [
+          { locality: 'Paris', type: 'work' },
+          { locality: 'Paris', type: 'work' },
+        ],
+      }),
+    ).value;
+    expect(r.emails).toEqual([
+      { value: 'babs@example.com', type: 'work', primary: true },
+      { value: 'babs@jensen.org', type: 'home' },
+      { value: 'babs@example.com', type: 'home' },
+    ]);
+    // A certificate is another one in another case (binary: base64 is case-sensitive).
+    expect(r.x509Certificates).toEqual([{ value: 'TUlJQw==' }, { value: 'tUlJQw==' }]);
+    // Addresses have no value: nothing to compare them by, so both stay.
+    expect(r.addresses).toHaveLength(2);
+  });
+
   it('names in any case are rewritten to their canonical case', () => {
     const r = strict({
       Schemas: [CORE_USER.toUpperCase()],

@@ -532,6 +532,8 @@ export interface CheckOptions {
   lenient: boolean;
   /** Read-only attributes: dropped (client input, RFC 7643 §2.2) or kept (a stored resource). */
   readOnly: 'drop' | 'keep';
+  /** A repeated (type, value) of a multi-valued attribute: dropped (client input, the default) or kept (stored). */
+  repeats?: 'drop' | 'keep';
   /** Names dropped as unknown (lenient only). */
   ignored: string[];
 }
@@ -663,6 +665,37 @@ export function checkValue(attr: AttributeDef, v: unknown, where: string, o: Che
   if (!out.length) return undefined;
   if (out.filter((x) => isObject(x) && x.primary === true).length > 1)
     throw invalidValue(`${where}: at most one value may be primary (RFC 7643 §2.4)`, where);
+  return o.repeats === 'keep' ? out : withoutRepeats(attr, out);
+}
+
+/**
+ * A multi-valued complex attribute's values with each (type, value) combination once (RFC 7643 §2.4: it "SHOULD
+ * NOT" be returned twice): the first stays, and is the primary one if a repeat of it was. `value` is compared as
+ * its sub-attribute says (an email in any case is the same email; a certificate only byte for byte), `type` in any
+ * case; values without a `value` (addresses) are all kept.
+ */
+function withoutRepeats(attr: AttributeDef, values: unknown[]): unknown[] {
+  const valueDef = attr.subAttributes?.find((s) => s.name === 'value');
+  if (attr.type !== 'complex' || !valueDef) return values;
+  const keyOf = (x: Record<string, unknown>) => {
+    const exact = valueDef.caseExact || valueDef.type === 'binary';
+    const v = typeof x.value === 'string' && !exact ? x.value.toLowerCase() : JSON.stringify(x.value);
+    return `${typeof x.type === 'string' ? x.type.toLowerCase() : ''}\u0000${v}`;
+  };
+  const first = new Map<string, Record<string, unknown>>();
+  const out: unknown[] = [];
+  for (const x of values) {
+    if (!isObject(x) || x.value === undefined) {
+      out.push(x);
+      continue;
+    }
+    const key = keyOf(x);
+    const kept = first.get(key);
+    if (!kept) {
+      first.set(key, x);
+      out.push(x);
+    } else if (x.primary === true) kept.primary = true;
+  }
   return out;
 }
 
@@ -726,7 +759,12 @@ export function normalizeResource(
   opts: NormalizeOptions,
 ): { value: Record<string, unknown>; ignored: string[] } {
   const stored = opts.stored === true;
-  const o: CheckOptions = { lenient: opts.lenient, readOnly: stored ? 'keep' : 'drop', ignored: [] };
+  const o: CheckOptions = {
+    lenient: opts.lenient,
+    readOnly: stored ? 'keep' : 'drop',
+    repeats: stored ? 'keep' : 'drop',
+    ignored: [],
+  };
   if (!isObject(body)) throw invalidSyntax(`the body must be a JSON object, not ${show(body)}`);
   const found = Object.keys(body).find((k) => lc(k) === 'schemas');
   checkSchemas(resource, found === undefined ? undefined : body[found], o, stored);
