@@ -307,6 +307,30 @@ describe('normalizeResource', () => {
     expect(failure(() => checkValue(def('reference'), 42, 'x', o)).scimType).toBe('invalidValue');
     expect(checkValue(def('string'), 42, 'x', { ...o, lenient: true })).toBe('42');
   });
+
+  it('references are absolute or relative URIs (RFC 7643 §2.3.7); lenient keeps any text', () => {
+    const o = { lenient: false, readOnly: 'drop' as const, ignored: [] };
+    const profileUrl = USER_SCHEMA.attributes.find((a) => a.name === 'profileUrl')!;
+    for (const uri of [
+      'https://example.com/~bjensen?tab=1#top',
+      'Users/2819c223-7f76-453a-919d-413861904646',
+      'urn:ietf:params:scim:schemas:core:2.0:User',
+      'https://example.com/J%C3%A9r%C3%B4me',
+      '',
+    ])
+      expect(checkValue(profileUrl, uri, 'profileUrl', o)).toBe(uri);
+    for (const bad of ['not a uri', 'https://example.com/Jérôme', 'https://example.com/100%', 'a\nb', 'x<y>'])
+      expect(failure(() => checkValue(profileUrl, bad, 'profileUrl', o))).toMatchObject({
+        scimType: 'invalidValue',
+        field: 'profileUrl',
+        message: expect.stringMatching(/absolute or relative URI/),
+      });
+    expect(checkValue(profileUrl, 'not a uri', 'profileUrl', { ...o, lenient: true })).toBe('not a uri');
+    // Through a whole body, naming the value's place.
+    expect(
+      failure(() => strict(body({ photos: [{ value: 'https://example.com/a photo.jpg', type: 'photo' }] }))),
+    ).toMatchObject({ scimType: 'invalidValue', field: 'photos[0].value' });
+  });
 });
 
 describe('findAttribute', () => {

@@ -561,16 +561,31 @@ export function isDateTime(s: string, allowDate = false): boolean {
   return m[7] === undefined || (Number(m[7]) <= 14 && Number(m[8]) <= 59);
 }
 
+/** An RFC 3986 URI-reference, by its characters: unreserved, reserved and %-escapes only (no spaces, no raw Unicode). */
+const URI_REFERENCE = /^(?:[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*$/;
+
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 function checkScalar(attr: AttributeDef, v: unknown, where: string, o: CheckOptions): unknown {
   const bad = (expected: string) => invalidValue(`${where} must be ${expected}, not ${show(v)}`, where);
   switch (attr.type) {
     case 'string':
-    case 'reference':
       if (typeof v === 'string') return v;
       if (o.lenient && typeof v === 'number' && Number.isFinite(v)) return String(v);
       throw bad('a string');
+    case 'reference': {
+      const text =
+        typeof v === 'string'
+          ? v
+          : o.lenient && typeof v === 'number' && Number.isFinite(v)
+            ? String(v)
+            : undefined;
+      if (text === undefined) throw bad('a URI');
+      // RFC 7643 §2.3.7: an absolute or relative URI. Lenient: kept as sent, so one odd photo URL does not hold up
+      // the rest of a person's provisioning.
+      if (!o.lenient && !URI_REFERENCE.test(text)) throw bad('an absolute or relative URI (RFC 3986)');
+      return text;
+    }
     case 'binary':
       if (typeof v !== 'string' || !BASE64.test(v.replace(/\s+/g, ''))) throw bad('base64 text');
       return v;
