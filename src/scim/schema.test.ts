@@ -220,6 +220,25 @@ describe('normalizeResource', () => {
     expect(r.addresses).toHaveLength(2);
   });
 
+  it('canonical values in another case are stored in their canonical spelling (RFC 7643 §2.4)', () => {
+    const r = strict(
+      body({
+        emails: [
+          { value: 'a@x.org', type: 'Work' },
+          { value: 'b@x.org', type: 'HOME' },
+          { value: 'c@x.org', type: 'Holiday' },
+        ],
+        phoneNumbers: [{ value: '+33 1 23 45 67 89', type: 'Mobile' }],
+        [HR_USER]: { workerType: 'Contractor' },
+      }),
+    ).value;
+    expect((r.emails as Json[]).map((e) => e.type)).toEqual(['work', 'home', 'Holiday']);
+    expect((r.phoneNumbers as Json[])[0]!.type).toBe('mobile');
+    expect((r[HR_USER] as Json).workerType).toBe('contractor');
+    // Not a canonical attribute: as sent.
+    expect(strict(body({ title: 'Work' })).value.title).toBe('Work');
+  });
+
   it('names in any case are rewritten to their canonical case', () => {
     const r = strict({
       Schemas: [CORE_USER.toUpperCase()],

@@ -566,11 +566,21 @@ const URI_REFERENCE = /^(?:[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
+/**
+ * A value in its canonical spelling when it is one of the attribute's canonical values in another case (RFC 7643
+ * §2.4: `"type": "Work"` is stored and returned as `work`); any other value as sent.
+ */
+function canonical(attr: AttributeDef, v: string): string {
+  if (!attr.canonicalValues) return v;
+  const lower = v.toLowerCase();
+  return attr.canonicalValues.find((c) => c.toLowerCase() === lower) ?? v;
+}
+
 function checkScalar(attr: AttributeDef, v: unknown, where: string, o: CheckOptions): unknown {
   const bad = (expected: string) => invalidValue(`${where} must be ${expected}, not ${show(v)}`, where);
   switch (attr.type) {
     case 'string':
-      if (typeof v === 'string') return v;
+      if (typeof v === 'string') return canonical(attr, v);
       if (o.lenient && typeof v === 'number' && Number.isFinite(v)) return String(v);
       throw bad('a string');
     case 'reference': {
