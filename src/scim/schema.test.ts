@@ -41,6 +41,15 @@ function failure(f: () => unknown): { scimType: string; message: string; field?:
 const strict = (body: unknown) => normalizeResource(USER_RESOURCE, body, { lenient: false });
 const lenient = (body: unknown) => normalizeResource(USER_RESOURCE, body, { lenient: true });
 const body = (extra: Json = {}) => ({ schemas: [CORE_USER], userName: 'bjensen', ...extra });
+/** A self-signed X.509 certificate, base64 DER (`openssl req -x509 -newkey ec … -subj "/CN=Babs Jensen/O=Example"`). */
+const CERTIFICATE = [
+  'MIIBpzCCAU2gAwIBAgIUbShBOE2s7s6EO8uxoz9FbgACTiQwCgYIKoZIzj0EAwIwKDEUMBIGA1UEAwwLQmFicyBKZW5zZW4xEDAO',
+  'BgNVBAoMB0V4YW1wbGUwIBcNMjYxMTI0MDU0NzE1WhgPMjEyNjEwMzEwNTQ3MTVaMCgxFDASBgNVBAMMC0JhYnMgSmVuc2VuMRAw',
+  'DgYDVQQKDAdFeGFtcGxlMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEenZ28yeCL8Xp/0kjn13kxDHin02ctjueu72mXSgfgYwc',
+  'w9I9f4lFf8nouqDoP+HgulrI5bnfwu//d8CQn3jQK6NTMFEwHQYDVR0OBBYEFBVAtZkdERrcJZsIhqOHuZQWlL4hMB8GA1UdIwQY',
+  'MBaAFBVAtZkdERrcJZsIhqOHuZQWlL4hMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDSAAwRQIhALciQxI5el6MQvagVFTV',
+  '8uowKMMob5JJUWGIl3OpW2bzAiBX31yHTicpAX+ydnpMbeED6iy9yH+XZBh+s18HvezPvQ==',
+].join('');
 
 describe('scimError', () => {
   it('carries code, status, scimType and the field', () => {
@@ -202,7 +211,7 @@ describe('normalizeResource', () => {
           { value: 'BABS@example.com', type: 'Work', primary: true },
           { value: 'babs@example.com', type: 'home' },
         ],
-        x509Certificates: [{ value: 'TUlJQw==' }, { value: 'TUlJQw==' }, { value: 'tUlJQw==' }],
+        x509Certificates: [{ value: CERTIFICATE }, { value: CERTIFICATE }],
         addresses: [
           { locality: 'Paris', type: 'work' },
           { locality: 'Paris', type: 'work' },
@@ -214,10 +223,68 @@ describe('normalizeResource', () => {
       { value: 'babs@jensen.org', type: 'home' },
       { value: 'babs@example.com', type: 'home' },
     ]);
-    // A certificate is another one in another case (binary: base64 is case-sensitive).
-    expect(r.x509Certificates).toEqual([{ value: 'TUlJQw==' }, { value: 'tUlJQw==' }]);
+    expect(r.x509Certificates).toEqual([{ value: CERTIFICATE }]);
+    // A certificate is another one in another case (binary: base64 is case-sensitive); lenient, which does not
+    // check that it is one.
+    const other = CERTIFICATE.toLowerCase();
+    expect(
+      lenient(body({ x509Certificates: [{ value: CERTIFICATE }, { value: other }, { value: other }] })).value
+        .x509Certificates,
+    ).toEqual([{ value: CERTIFICATE }, { value: other }]);
     // Addresses have no value: nothing to compare them by, so both stay.
     expect(r.addresses).toHaveLength(2);
+  });
+
+  it('emails are addresses (RFC 5321, with RFC 6531 Unicode) in the strict profile; lenient keeps any text', () => {
+    const emails = (value: string, f = strict) =>
+      (f(body({ emails: [{ value, type: 'work' }] })).value.emails as Json[])[0]!.value;
+    for (const good of [
+      'bjensen@example.com',
+      'b.jensen+scim@mail.example.co.uk',
+      'zoë@exämple.fr',
+      '"b jensen"@example.com',
+      'bjensen@[192.0.2.1]',
+    ])
+      expect(emails(good)).toBe(good);
+    for (const bad of [
+      'bjensen',
+      'b jensen@example.com',
+      'bjensen@',
+      '@example.com',
+      'b@@example.com',
+      'b..jensen@example.com',
+      'bjensen@exa mple.com',
+      'bjensen@-example.com',
+      `${'b'.repeat(250)}@x.org`,
+    ])
+      expect(
+        failure(() => emails(bad)),
+        bad,
+      ).toMatchObject({
+        scimType: 'invalidValue',
+        field: 'emails[0].value',
+        message: expect.stringMatching(/must be an email address/),
+      });
+    expect(emails('bjensen', lenient)).toBe('bjensen');
+  });
+
+  it('a certificate is one X.509 certificate (RFC 7643 §4.1.2) in the strict profile; lenient keeps any base64', () => {
+    const certificates = (value: string, f = strict) =>
+      (f(body({ x509Certificates: [{ value }] })).value.x509Certificates as Json[])[0]!.value;
+    expect(certificates(CERTIFICATE)).toBe(CERTIFICATE);
+    const two = Buffer.concat([
+      Buffer.from(CERTIFICATE, 'base64'),
+      Buffer.from(CERTIFICATE, 'base64'),
+    ]).toString('base64');
+    expect(failure(() => certificates(two)).message).toMatch(/one X\.509 certificate, not several/);
+    const cut = Buffer.from(CERTIFICATE, 'base64').subarray(0, 200).toString('base64');
+    for (const bad of ['TUlJQw==', cut])
+      expect(failure(() => certificates(bad))).toMatchObject({
+        scimType: 'invalidValue',
+        field: 'x509Certificates[0].value',
+        message: expect.stringMatching(/must be an X\.509 certificate/),
+      });
+    expect(certificates(two, lenient)).toBe(two);
   });
 
   it('canonical values in another case are stored in their canonical spelling (RFC 7643 §2.4)', () => {

@@ -8,6 +8,7 @@
  * in an object under the extension's URN, `schemas` listing the core schema and the extensions present. An absent
  * attribute is unassigned (null and empty arrays are normalised away, RFC 7643 §2.5).
  */
+import { X509Certificate } from 'node:crypto';
 import { scimError, ScimTypes } from './errors.ts';
 import { CORE_USER, ENTERPRISE_USER, HR_USER } from './users.ts';
 
@@ -36,6 +37,11 @@ export interface AttributeDef {
   subAttributes?: AttributeDef[];
   canonicalValues?: string[];
   referenceTypes?: string[];
+  /**
+   * What the value must be beyond its type, checked in the strict profile (Gatehouse's own; not part of the RFC
+   * representation): an email address (RFC 5321/6531), or one X.509 certificate (RFC 7643 §4.1.2).
+   */
+  format?: 'email' | 'x509';
 }
 
 export interface SchemaDef {
@@ -172,7 +178,12 @@ export const USER_SCHEMA: SchemaDef = {
       mutability: 'writeOnly',
       returned: 'never',
     }),
-    plural('emails', 'Email addresses for the user.', ['work', 'home', 'other']),
+    plural(
+      'emails',
+      'Email addresses for the user.',
+      ['work', 'home', 'other'],
+      str('value', 'Email address for the User (RFC 5321).', { format: 'email' }),
+    ),
     plural('phoneNumbers', 'Phone numbers for the User.', [
       'work',
       'home',
@@ -237,7 +248,7 @@ export const USER_SCHEMA: SchemaDef = {
       'x509Certificates',
       'A list of certificates issued to the User.',
       [],
-      a('value', 'binary', 'The value of an X.509 certificate (base64 DER).'),
+      a('value', 'binary', 'The value of an X.509 certificate (base64 DER).', { format: 'x509' }),
     ),
   ],
 };
@@ -577,6 +588,51 @@ function canonical(attr: AttributeDef, v: string): string {
 }
 
 function checkScalar(attr: AttributeDef, v: unknown, where: string, o: CheckOptions): unknown {
+  const value = checkType(attr, v, where, o);
+  if (attr.format && !o.lenient && typeof value === 'string') {
+    const wrong = FORMATS[attr.format](value);
+    if (wrong) throw invalidValue(`${where} must be ${wrong}, not ${show(v)}`, where);
+  }
+  return value;
+}
+
+/**
+ * An email address as RFC 5321 has it, with RFC 6531's Unicode: a dot-atom or quoted local part, @, and a domain
+ * of letter-digit-hyphen labels (or an address literal); 254 characters at most.
+ */
+const EMAIL =
+  /^(?:[\p{L}\p{N}!#$%&'*+/=?^_`{|}~-]+(?:\.[\p{L}\p{N}!#$%&'*+/=?^_`{|}~-]+)*|"(?:[^"\\\r\n]|\\.)+")@(?:[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?(?:\.[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?)*|\[[^\]\s]+\])$/u;
+
+/** Each format's check: what the value must be, or null when it is. */
+const FORMATS: Record<NonNullable<AttributeDef['format']>, (v: string) => string | null> = {
+  email: (v) => (v.length <= 254 && EMAIL.test(v) ? null : 'an email address (RFC 5321)'),
+  x509: (v) => {
+    const der = Buffer.from(v.replace(/\s+/g, ''), 'base64');
+    // One DER SEQUENCE spanning the whole value: more bytes after it are another certificate.
+    const spans = derLength(der);
+    if (spans !== null && spans < der.length) return 'one X.509 certificate, not several (RFC 7643 §4.1.2)';
+    try {
+      new X509Certificate(der);
+      return spans === der.length ? null : 'an X.509 certificate (base64 DER)';
+    } catch {
+      return 'an X.509 certificate (base64 DER)';
+    }
+  },
+};
+
+/** The length of the DER SEQUENCE at the start of `der`, header included, or null when it does not start with one. */
+function derLength(der: Buffer): number | null {
+  if (der.length < 2 || der[0] !== 0x30) return null;
+  const first = der[1]!;
+  if (first < 0x80) return 2 + first;
+  const n = first & 0x7f;
+  if (n === 0 || n > 4 || der.length < 2 + n) return null;
+  let len = 0;
+  for (let i = 0; i < n; i++) len = len * 256 + der[2 + i]!;
+  return 2 + n + len;
+}
+
+function checkType(attr: AttributeDef, v: unknown, where: string, o: CheckOptions): unknown {
   const bad = (expected: string) => invalidValue(`${where} must be ${expected}, not ${show(v)}`, where);
   switch (attr.type) {
     case 'string':
