@@ -549,6 +549,93 @@ describe('Bulk', () => {
     expect(ops.find((o) => o.bulkId === 'u2')!.response!.scimType).toBe('uniqueness');
   });
 
+  it('resolves a circle of references (RFC 7644 §3.7.1): two people who manage each other', async () => {
+    const r = await scim('workday', 'POST', '/Bulk', {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'],
+      Operations: [
+        {
+          method: 'POST',
+          path: '/Users',
+          bulkId: 'ceo1',
+          data: user('co.ceo.one', 'Cora', 'One', {
+            [ENTERPRISE]: { employeeNumber: 'CEO-1', manager: { value: 'bulkId:ceo2' } },
+          }),
+        },
+        {
+          method: 'POST',
+          path: '/Users',
+          bulkId: 'ceo2',
+          data: user('co.ceo.two', 'Cato', 'Two', {
+            [ENTERPRISE]: { employeeNumber: 'CEO-2', manager: { value: 'bulkId:ceo1' } },
+          }),
+        },
+      ],
+    });
+    expect(r.statusCode, r.body).toBe(200);
+    const ops = r.json().Operations as {
+      bulkId: string;
+      status: string;
+      location: string;
+      version: string;
+    }[];
+    expect(ops.map((o) => [o.bulkId, o.status])).toEqual([
+      ['ceo1', '201'],
+      ['ceo2', '201'],
+    ]);
+    const [one, two] = await Promise.all(
+      ops.map(async (o) => (await scim('workday', 'GET', `/Users/${o.location.split('/').pop()}`)).json()),
+    );
+    expect(one[ENTERPRISE].manager.value).toBe(two.id);
+    expect(two[ENTERPRISE].manager.value).toBe(one.id);
+    // The first was completed by a PATCH: its reported version is the one it has now.
+    expect(ops[0]!.version).toBe(one.meta.version);
+    expect(ops[0]!.version).not.toBe('W/"1"');
+    const managers = await database.pool.query<{ employee_id: string; manager_employee_id: string }>(
+      `select employee_id, manager_employee_id from people where employee_id in ('CEO-1', 'CEO-2') order by 1`,
+    );
+    expect(managers.rows).toEqual([
+      { employee_id: 'CEO-1', manager_employee_id: 'CEO-2' },
+      { employee_id: 'CEO-2', manager_employee_id: 'CEO-1' },
+    ]);
+  });
+
+  it('reports a circle that cannot close: the side created first says it lacks its references', async () => {
+    // Groups hold people, not groups: the second group's member is refused, so the first cannot get its own.
+    const r = await scim('workday', 'POST', '/Bulk', {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'],
+      Operations: [
+        {
+          method: 'POST',
+          path: '/Groups',
+          bulkId: 'ga',
+          data: { schemas: [GROUP], displayName: 'Circle A', members: [{ value: 'bulkId:gb' }] },
+        },
+        {
+          method: 'POST',
+          path: '/Groups',
+          bulkId: 'gb',
+          data: { schemas: [GROUP], displayName: 'Circle B', members: [{ value: 'bulkId:ga' }] },
+        },
+      ],
+    });
+    expect(r.statusCode, r.body).toBe(200);
+    const ops = r.json().Operations as {
+      bulkId: string;
+      status: string;
+      location?: string;
+      response?: { detail: string; scimType?: string };
+    }[];
+    expect(ops.map((o) => o.bulkId)).toEqual(['ga', 'gb']);
+    expect(Number(ops[1]!.status)).toBeGreaterThanOrEqual(400);
+    expect(ops[0]!.status).toBe('409');
+    expect(ops[0]!.response!.detail).toMatch(
+      /^created at http.*\/Groups\/.* without its references .*bulkId "gb" failed/,
+    );
+    const a = await scim('workday', 'GET', `/Groups/${ops[0]!.location!.split('/').pop()}`);
+    expect(a.json()).toMatchObject({ displayName: 'Circle A' });
+    expect(a.json().members ?? []).toEqual([]);
+  });
+
   it('stops after failOnErrors errors', async () => {
     const r = await scim('workday', 'POST', '/Bulk', {
       schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'],

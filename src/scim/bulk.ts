@@ -2,10 +2,15 @@
  * RFC 7644 §3.7 Bulk. Each operation runs through the same service functions as a single request (so each is its
  * own transaction: one failing operation does not undo the others, as §3.7 says), in the order sent — except that
  * an operation referring to a `bulkId:` not yet created waits until it is (§3.7.1), and references that can never
- * resolve (unknown or circular) fail with 409 invalidValue. `failOnErrors` stops after that many errors.
+ * resolve (unknown, or to an operation that failed) fail with 409 invalidValue. Circular references are resolved
+ * as §3.7.1 asks: when every operation left waits on another, the first POST among them is created without the
+ * parts that name a resource not created yet (array values, or the object holding the reference), the rest follow,
+ * and then it gets those parts by a PATCH `add` (the RFC's own example, §3.7.2). `failOnErrors` stops after that
+ * many errors.
  */
 import { isGatehouseError } from '../kit/errors.ts';
 import { scimError } from './errors.ts';
+import { PATCH_OP } from './patch.ts';
 import type { ScimCall } from './service.ts';
 
 export const BULK_REQUEST = 'urn:ietf:params:scim:api:messages:2.0:BulkRequest';
@@ -66,6 +71,29 @@ function substitute(v: unknown, ids: Map<string, string>): unknown {
   if (v && typeof v === 'object')
     return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, substitute(x, ids)]));
   return v;
+}
+
+/**
+ * `v` split into what can be sent now and what names a bulkId that is `waiting` (same shape, undefined when
+ * nothing): an array value that names one goes whole to `later`; so does a string, or an object left empty.
+ */
+export function splitWaiting(
+  v: unknown,
+  waiting: (bulkId: string) => boolean,
+): { now: unknown; later: unknown } {
+  const names = (x: unknown) => [...refsIn(x)].some(waiting);
+  if (!names(v)) return { now: v, later: undefined };
+  if (Array.isArray(v)) return { now: v.filter((x) => !names(x)), later: v.filter(names) };
+  if (!v || typeof v !== 'object') return { now: undefined, later: v };
+  const now: Json = {};
+  const later: Json = {};
+  for (const [k, x] of Object.entries(v)) {
+    const part = splitWaiting(x, waiting);
+    const empty = part.now && typeof part.now === 'object' && !Object.keys(part.now).length;
+    if (part.now !== undefined && !empty) now[k] = part.now;
+    if (part.later !== undefined) later[k] = part.later;
+  }
+  return { now: Object.keys(now).length ? now : undefined, later };
 }
 
 function parseRequest(body: unknown): { ops: Operation[]; failOnErrors: number } {
@@ -159,10 +187,14 @@ export async function runBulk(call: ScimCall, body: unknown, kinds: BulkKind[]):
     results[i] = { ...head(ops[i]!), ...errorResponse(e) };
   };
 
-  const run = async (i: number) => {
+  /** POSTs created without their circular references: what each must get once the others exist. */
+  const completions: { i: number; kind: BulkKind; id: string; later: unknown }[] = [];
+
+  const run = async (i: number, without?: (bulkId: string) => boolean) => {
     const op = ops[i]!;
     const path = substitute(op.path, created) as string;
-    const data = substitute(op.data, created);
+    const split = without ? splitWaiting(op.data, without) : { now: op.data, later: undefined };
+    const data = substitute(split.now, created);
     const [, type, id, extra] = path.split('/');
     const kind = kinds.find((k) => k.path.toLowerCase() === `/${type ?? ''}`.toLowerCase());
     try {
@@ -178,6 +210,8 @@ export async function runBulk(call: ScimCall, body: unknown, kinds: BulkKind[]):
         resource = await kind.create(call, data);
         status = 201;
         created.set(op.bulkId!, String(resource.id));
+        if (split.later !== undefined)
+          completions.push({ i, kind, id: String(resource.id), later: split.later });
       } else if (op.method === 'PUT') resource = await kind.replace(call, id!, data, op.version);
       else if (op.method === 'PATCH') resource = (await kind.patch(call, id!, data, op.version)).resource;
       else {
@@ -215,8 +249,41 @@ export async function runBulk(call: ScimCall, body: unknown, kinds: BulkKind[]):
       progressed = true;
     }
     if (!progressed) {
-      // What is left refers to itself in a circle: none of it can run.
-      for (const i of [...pending]) fail(i, scimError(409, 'invalidValue', 'circular bulkId references'));
+      // What is left waits in a circle: the first POST goes without what names the others, and gets it later.
+      const waiting = (r: string) => !created.has(r);
+      const first = [...pending].find((i) => ops[i]!.method === 'POST');
+      if (first === undefined) {
+        for (const i of [...pending]) fail(i, scimError(409, 'invalidValue', 'circular bulkId references'));
+        continue;
+      }
+      pending.delete(first);
+      await run(first, waiting);
+    }
+  }
+  // The circles' last step: each resource created without its references gets them, now that the others exist.
+  for (const c of completions) {
+    if (errors >= failOnErrors) break;
+    try {
+      const missing = [...refsIn(c.later)].find((r) => !created.has(r));
+      if (missing !== undefined) throw scimError(409, 'invalidValue', `bulkId "${missing}" failed`);
+      const { resource } = await c.kind.patch(call, c.id, {
+        schemas: [PATCH_OP],
+        Operations: [{ op: 'add', value: substitute(c.later, created) }],
+      });
+      const meta = (resource.meta ?? {}) as Json;
+      results[c.i] = { ...results[c.i], ...(meta.version ? { version: meta.version } : {}) };
+    } catch (e) {
+      // Created, but not whole: said in its place (the resource is there, without these references).
+      errors++;
+      const { status, response } = errorResponse(e);
+      results[c.i] = {
+        ...results[c.i],
+        status,
+        response: {
+          ...response,
+          detail: `created at ${String(results[c.i]!.location)} without its references to other operations of this request, which could not be added: ${String(response.detail)}`,
+        },
+      };
     }
   }
   return { schemas: [BULK_RESPONSE], Operations: results.filter((r) => r !== undefined) };
