@@ -43,6 +43,7 @@ import { targetRoutes } from './routes/targets.ts';
 import { provisioningRoutes } from './routes/provisioning.ts';
 import { reconcileRoutes } from './routes/reconcile.ts';
 import { SCIM_PREFIX, canonicalScimUrl, scimRoutes } from './routes/scim.ts';
+import { plainHttpRefusal } from './tls.ts';
 
 export interface AppDeps {
   config: Config;
@@ -84,6 +85,15 @@ export type Router = FastifyInstance<
   ZodTypeProvider
 >;
 
+/** What a browser reaching the console over plain HTTP from outside sees (GATEHOUSE_REQUIRE_TLS). */
+const TLS_REQUIRED_PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Gatehouse: use HTTPS</title></head>
+<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 4rem auto; line-height: 1.5">
+<h1>This Gatehouse is reached over HTTPS only</h1>
+<p>You opened it with a plain <code>http://</code> address, which would send your password unprotected. Use its
+<code>https://</code> address instead. If you do not know it, ask whoever runs Gatehouse for you.</p>
+<p style="color: #555">For administrators: put a TLS proxy in front of Gatehouse and set GATEHOUSE_TRUST_PROXY=true,
+or see GATEHOUSE_REQUIRE_TLS.</p></body></html>`;
+
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -103,6 +113,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  // Before anything reads a credential: a request over plain HTTP from where it must not be (GATEHOUSE_REQUIRE_TLS).
+  app.addHook('onRequest', async (req, reply) => {
+    const refusal = plainHttpRefusal(deps.config.requireTls, req);
+    if (!refusal) return;
+    // A person at a browser gets a page that says what to do; API and SCIM clients get their own error bodies.
+    if (!/^\/(api|scim)(\/|$)/i.test(req.url) && /text\/html/.test(req.headers.accept ?? ''))
+      return reply.code(403).type('text/html; charset=utf-8').send(TLS_REQUIRED_PAGE);
+    throw refusal;
+  });
 
   await app.register(swagger, {
     openapi: {

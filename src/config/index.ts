@@ -56,6 +56,9 @@ const urlOf = (protocols: string[], example: string) =>
 const postgresUrl = urlOf(['postgres:', 'postgresql:'], 'postgres://user:password@host:5432/database');
 const httpUrl = urlOf(['http:', 'https:'], 'https://gatehouse.example.com (an http(s) URL)');
 
+/** GATEHOUSE_REQUIRE_TLS: which plain-HTTP requests are refused (apps/server/tls.ts). */
+export const REQUIRE_TLS = ['external', 'all', 'none'] as const;
+
 /** name → [zod schema for the raw string, documentation]. Order here is the order in the docs. */
 const SETTINGS = {
   port: [int(1, 65535), { env: 'PORT', description: 'TCP port of the HTTP server.', default: '8080' }],
@@ -228,6 +231,15 @@ const SETTINGS = {
       env: 'GATEHOUSE_TRUST_PROXY',
       description: 'Trust X-Forwarded-* headers (set when behind a reverse proxy).',
       default: 'false',
+    },
+  ],
+  requireTls: [
+    z.enum(REQUIRE_TLS, { message: `expected one of ${REQUIRE_TLS.join(', ')}` }),
+    {
+      env: 'GATEHOUSE_REQUIRE_TLS',
+      description:
+        'Which requests must come over HTTPS (through a TLS proxy, with GATEHOUSE_TRUST_PROXY): external (the default: all but those from loopback and private addresses), all, or none. A plain-HTTP request that must not is refused with 403 before its credentials are looked at; /healthz and /readyz are always served.',
+      default: 'external',
     },
   ],
 } as const satisfies Record<string, readonly [z.ZodType<unknown, string>, SettingDoc]>;
