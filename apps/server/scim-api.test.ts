@@ -5,6 +5,16 @@ import { createToken } from '../../src/tokens/index.ts';
 import { startTestApi, type TestApi } from '../../src/testing/api.ts';
 import { testContext } from '../../src/testing/context.ts';
 import { createTestDatabase, type TestDatabase } from '../../src/testing/db.ts';
+import {
+  CORE,
+  ENTERPRISE,
+  HR,
+  GROUP,
+  PATCH,
+  ERROR,
+  scimClients,
+  type ScimJson,
+} from '../../src/testing/scim.ts';
 
 /**
  * The SCIM 2.0 service provider over HTTP on real PostgreSQL: authentication, Users as people through the HR
@@ -15,44 +25,18 @@ let api: TestApi;
 let app: FastifyInstance;
 const tokens: Record<string, string> = {};
 
-const CORE = 'urn:ietf:params:scim:schemas:core:2.0:User';
-const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
-const HR = 'urn:ietf:params:scim:schemas:extension:gatehouse:2.0:User';
-const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
-const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
-const ERROR = 'urn:ietf:params:scim:api:messages:2.0:Error';
-
 async function token(name: string, scopes: string[], scim?: { source?: string; profile?: string }) {
   const r = await transaction(database, (tx) => createToken(tx, testContext(), { name, scopes, scim }));
   return r.token;
 }
 
-function scim(
-  who: string | null,
-  method: string,
-  url: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-) {
-  return app.inject({
-    method: method as 'GET',
-    url: `/scim/v2${url}`,
-    headers: {
-      ...(who ? { authorization: `Bearer ${tokens[who]}` } : {}),
-      ...(body !== undefined ? { 'content-type': 'application/scim+json' } : {}),
-      ...headers,
-    },
-    ...(body !== undefined ? { payload: JSON.stringify(body) } : {}),
-  });
-}
+const scim = scimClients(tokens, () => app);
 
 function user(userName: string, given: string, family: string, extra: Record<string, unknown> = {}) {
   return { schemas: [CORE, ENTERPRISE], userName, name: { givenName: given, familyName: family }, ...extra };
 }
 
-/** A SCIM resource as the tests read it (loosely typed JSON). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON responses, read field by field
-type Resource = Record<string, any>;
+type Resource = ScimJson;
 
 async function createUser(who: string, body: unknown): Promise<Resource> {
   const r = await scim(who, 'POST', '/Users', body);

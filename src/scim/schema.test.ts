@@ -578,6 +578,29 @@ describe('discovery documents', () => {
       ...shown((a.subAttributes as Json[] | undefined) ?? [], `${prefix}${a.name as string}.`),
     ]);
 
+  it('holds to RFC 7643 §2.3–2.4: its types only, no complex sub-attributes, the usual sub-attributes as meant', () => {
+    const TYPES = ['string', 'boolean', 'decimal', 'integer', 'dateTime', 'reference', 'complex', 'binary'];
+    const all = schemaResources(`${BASE}/`).Resources.flatMap((s) => shown(s.attributes));
+    expect(all.length).toBeGreaterThan(50);
+    for (const [path, a] of all) {
+      // §2.3 (L443): no new data types, the extensions included.
+      expect(TYPES, path).toContain(a.type);
+      const subs = (a.subAttributes as Json[] | undefined) ?? [];
+      // §2.4 (L608): what has sub-attributes is complex; §2.3.8 (L595): no sub-attribute is.
+      if (subs.length) expect(a.type, path).toBe('complex');
+      for (const sub of subs) expect(sub.type, `${path}.${sub.name as string}`).not.toBe('complex');
+      // §2.4 (L612): a multi-valued complex attribute's `type` is a label, `primary` a boolean, `display` a
+      // read-only-or-writable string, and `value` what the values are (never complex).
+      if (a.type === 'complex' && a.multiValued) {
+        const sub = (n: string) => subs.find((x) => x.name === n);
+        if (sub('primary')) expect(sub('primary')!.type, path).toBe('boolean');
+        if (sub('type')) expect(sub('type')!.type, path).toBe('string');
+        if (sub('display')) expect(sub('display')!.type, path).toBe('string');
+        if (sub('value')) expect(['string', 'reference', 'binary'], path).toContain(sub('value')!.type);
+      }
+    }
+  });
+
   it('/Schemas shows every attribute with all its characteristics (RFC 7643 §7)', () => {
     const list = schemaResources(`${BASE}/`);
     expect(list.schemas).toEqual(['urn:ietf:params:scim:api:messages:2.0:ListResponse']);
