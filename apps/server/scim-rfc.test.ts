@@ -140,6 +140,26 @@ describe('what belongs to whom', () => {
   });
 });
 
+describe('userName comparison (RFC 7644 §5: PRECIS, RFC 8265)', () => {
+  it('is stored width-mapped and in NFC, and compared so in any case: uniqueness and filters', async () => {
+    const wide = await created('workday', '/Users', user('Ｐｒｅｃｉｓ.User'));
+    expect(wide.userName).toBe('Precis.User');
+    const taken = await scim('workday', 'POST', '/Users', user('precis.user'));
+    expect(taken.statusCode).toBe(409);
+    expect(taken.json()).toMatchObject({ scimType: 'uniqueness' });
+    // ë sent decomposed (e + U+0308) is the precomposed ë.
+    const decomposed = await created('workday', '/Users', user('zoe\u0308.precis'));
+    expect(decomposed.userName).toBe('zoë.precis');
+    expect((await scim('workday', 'POST', '/Users', user('ZOË.precis'))).statusCode).toBe(409);
+    const found = await scim(
+      'workday',
+      'GET',
+      `/Users?filter=${encodeURIComponent('userName eq "ZOE\u0308.PRECIS"')}`,
+    );
+    expect(found.json().Resources.map((u: Resource) => u.id)).toEqual([decomposed.id]);
+  });
+});
+
 describe('requests', () => {
   it('a complex attribute in a filter needs its sub-attribute: `name eq` is invalidFilter (L1197)', async () => {
     const r = await scim('workday', 'GET', `/Users?filter=${encodeURIComponent('name eq "Test"')}`);

@@ -27,7 +27,7 @@ import {
   userResource,
   type UserRow,
 } from './user-records.ts';
-import { ENTERPRISE_USER, HR_USER, resolveUserAttribute } from './users.ts';
+import { ENTERPRISE_USER, HR_USER, preparedUserName, resolveUserAttribute } from './users.ts';
 import type { AttrPath } from './filter.ts';
 
 type Json = Record<string, unknown>;
@@ -326,18 +326,21 @@ interface UserWrite {
 /** The written User's id, and the User as written when asked for (`answer`) and still visible to the client. */
 async function writeUser(call: ScimCall, w: UserWrite): Promise<{ id: string; user?: UserRow }> {
   writable(call);
-  const userName = w.user.userName;
-  if (typeof userName !== 'string' || userName.trim() === '')
+  const sent = w.user.userName;
+  if (typeof sent !== 'string' || sent.trim() === '')
     throw scimError(400, 'invalidValue', 'userName is required and cannot be empty', 'userName');
+  // Stored as PRECIS prepares it (RFC 7644 §5): compared in any case, it is then compared as RFC 8265 says.
+  const userName = preparedUserName(sent);
+  const prepared = userName === sent ? w.user : { ...w.user, userName };
   const now = call.ctx.clock.now();
   let input;
   try {
-    input = personInputOf(w.user, {
+    input = personInputOf(prepared, {
       current: w.current ?? null,
       employeeId: w.employeeId,
       managerEmployeeId: await managerEmployeeId(
         call.deps.database.pool,
-        w.user,
+        prepared,
         // The source is looked up only for a manager given by SCIM id (a round trip most creates do without).
         () => sourceId(call),
         lenient(call),

@@ -17,6 +17,8 @@ export interface ScalarAttribute {
   sql: string;
   type: ScalarType;
   caseExact: boolean;
+  /** How a text value compared with it is prepared first, as the stored values were (a userName: PRECIS). */
+  prepare?: (v: string) => string;
 }
 
 export interface MultiValuedAttribute {
@@ -96,6 +98,8 @@ function compare(
     if (op === 'ne') return `(${attr.sql} is not null)`;
     throw invalid(`${where}: "${op}" cannot compare with null`);
   }
+  // Prepared before anything else (LIKE's escapes included): a fullwidth ％ becomes a % that is then escaped.
+  if (attr.prepare && typeof value === 'string') value = attr.prepare(value);
   const text = attr.type === 'string' && !attr.caseExact;
   const fold = op === 'gt' || op === 'ge' || op === 'lt' || op === 'le' ? foldedOrderSql : foldedSql;
   const col = text ? fold(attr.sql) : attr.sql;

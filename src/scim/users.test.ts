@@ -115,6 +115,15 @@ describe('SCIM User filters over people', () => {
     expect(await plan('title eq "Rep"')).not.toMatch(/people_scim_username_idx/);
   });
 
+  it('prepares a userName filter value as PRECIS does (RFC 7644 §5): width-mapped and NFC, before LIKE escapes', async () => {
+    // Fullwidth letters are their ordinary ones.
+    expect(await employees('userName eq "ｂａｒｂａｒａ.jensen"')).toEqual(['E1']);
+    expect(await employees('userName sw "ＢＡＲＢ"')).toEqual(['E1']);
+    // A fullwidth percent is a percent sign, matched literally, not LIKE's wildcard.
+    expect(await employees('userName sw "％"')).toEqual([]);
+    expect(await employees('userName co "_"')).toEqual([]);
+  });
+
   it('compares a certificate (binary) exactly and refuses to order it (RFC 7644 §3.4.2.2)', async () => {
     const der = 'MIIDQzCCAqygAwIBAgICEAAwDQYJKoZIhvcNAQEFBQAwTjELMAkGA1UEBhMCVVMx';
     await database.pool.query(

@@ -25,6 +25,16 @@ export function storedKey(schema: string, path: string): string {
 
 const scalar = scalarAt;
 
+/**
+ * A userName as RFC 8265's UsernameCasePreserved profile prepares it (RFC 7644 §5 asks for PRECIS): fullwidth and
+ * halfwidth forms mapped to their ordinary ones, then Unicode NFC — so `Ｂjensen` is `Bjensen`, and an `ë` sent as
+ * `e` plus a combining diaeresis is the one `ë`. Compared case-insensitively afterwards, as every userName is, that
+ * is the UsernameCaseMapped comparison. (The profile's disallowed characters are not refused.)
+ */
+export function preparedUserName(v: string): string {
+  return v.replace(/[\uFF01-\uFFEE]/g, (c) => c.normalize('NFKC')).normalize('NFC');
+}
+
 const stored = (key: string) => `p.attributes ->> '${key}'`;
 const storedJson = (key: string) => `(${stored(key)})::jsonb`;
 
@@ -90,7 +100,7 @@ const USER_ATTRIBUTES: Record<string, Record<string, ResolvedAttribute>> = {
   [CORE_USER.toLowerCase()]: {
     id: scalar('p.id::text', 'string', true),
     externalid: scalar(stored('scim.externalId'), 'string', true),
-    username: scalar(`coalesce(${stored('scim.userName')}, p.username)`),
+    username: { ...scalar(`coalesce(${stored('scim.userName')}, p.username)`), prepare: preparedUserName },
     displayname: scalar(`coalesce(${stored('scim.displayName')}, p.display_name)`),
     nickname: scalar('p.preferred_name'),
     'name.formatted': scalar(`coalesce(${stored('scim.name.formatted')}, p.display_name)`),
