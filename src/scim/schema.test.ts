@@ -287,6 +287,31 @@ describe('normalizeResource', () => {
     expect(certificates(two, lenient)).toBe(two);
   });
 
+  it('a country is an ISO 3166-1 alpha-2 code in the strict profile (RFC 7643 §4.1.2); lenient keeps any text', () => {
+    const country = (c: string, f = strict) =>
+      (f(body({ addresses: [{ locality: 'Berlin', country: c }] })).value.addresses as Json[])[0]!.country;
+    expect(country('DE')).toBe('DE');
+    expect(country('de')).toBe('DE');
+    for (const bad of ['Germany', 'DEU', 'UK', 'XK', 'ZZ', ''])
+      expect(
+        failure(() => country(bad)),
+        bad,
+      ).toMatchObject({
+        scimType: 'invalidValue',
+        field: 'addresses[0].country',
+        message: expect.stringMatching(/ISO 3166-1 alpha-2/),
+      });
+    // Microsoft's collection sends names: the lenient profile keeps them, and still writes a code in its case.
+    expect(country('Bermuda', lenient)).toBe('Bermuda');
+    expect(country('bm', lenient)).toBe('BM');
+    const shown = schemaResources(`${BASE}/`).Resources.find((x) => x.id === CORE_USER)!;
+    const addresses = (shown.attributes as Json[]).find((a) => a.name === 'addresses')!;
+    const codes = (addresses.subAttributes as Json[]).find((a) => a.name === 'country')!
+      .canonicalValues as string[];
+    expect(codes).toHaveLength(249);
+    expect(codes).toEqual(expect.arrayContaining(['DE', 'GB', 'US', 'BM', 'SS', 'AX']));
+  });
+
   it('canonical values in another case are stored in their canonical spelling (RFC 7643 §2.4)', () => {
     const r = strict(
       body({

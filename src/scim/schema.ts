@@ -39,9 +39,10 @@ export interface AttributeDef {
   referenceTypes?: string[];
   /**
    * What the value must be beyond its type, checked in the strict profile (Gatehouse's own; not part of the RFC
-   * representation): an email address (RFC 5321/6531), or one X.509 certificate (RFC 7643 §4.1.2).
+   * representation): an email address (RFC 5321/6531), one X.509 certificate (RFC 7643 §4.1.2), or an ISO 3166-1
+   * alpha-2 country code (RFC 7643 §4.1.2).
    */
-  format?: 'email' | 'x509';
+  format?: 'email' | 'x509' | 'country';
 }
 
 export interface SchemaDef {
@@ -65,6 +66,20 @@ export interface ResourceTypeDef {
 
 // ---------------------------------------------------------------------------------------------------------------
 // The schemas
+
+/**
+ * The 249 ISO 3166-1 alpha-2 codes officially assigned (the regions ICU names, less its deprecated, reserved and
+ * private-use codes such as UK, EU, XK and ZZ).
+ */
+const ISO_3166_ALPHA_2 = (
+  'AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ ' +
+  'CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO ' +
+  'FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE ' +
+  'JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO ' +
+  'MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW ' +
+  'PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM ' +
+  'TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW'
+).split(' ');
 
 type Opts = Partial<Omit<AttributeDef, 'name' | 'type' | 'description'>>;
 
@@ -217,7 +232,10 @@ export const USER_SCHEMA: SchemaDef = {
         str('locality', 'The city or locality component.'),
         str('region', 'The state or region component.'),
         str('postalCode', 'The zip code or postal code component.'),
-        str('country', 'The country name component (ISO 3166-1 alpha-2).'),
+        str('country', 'The country name component (ISO 3166-1 alpha-2).', {
+          canonicalValues: ISO_3166_ALPHA_2,
+          format: 'country',
+        }),
         str('type', "A label indicating the attribute's function.", {
           canonicalValues: ['work', 'home', 'other'],
         }),
@@ -603,8 +621,12 @@ function checkScalar(attr: AttributeDef, v: unknown, where: string, o: CheckOpti
 const EMAIL =
   /^(?:[\p{L}\p{N}!#$%&'*+/=?^_`{|}~-]+(?:\.[\p{L}\p{N}!#$%&'*+/=?^_`{|}~-]+)*|"(?:[^"\\\r\n]|\\.)+")@(?:[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?(?:\.[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?)*|\[[^\]\s]+\])$/u;
 
+const COUNTRIES = new Set(ISO_3166_ALPHA_2);
+
 /** Each format's check: what the value must be, or null when it is. */
 const FORMATS: Record<NonNullable<AttributeDef['format']>, (v: string) => string | null> = {
+  // Already in its canonical (upper) case if it is one (`canonical`).
+  country: (v) => (COUNTRIES.has(v) ? null : 'an ISO 3166-1 alpha-2 country code such as "DE"'),
   email: (v) => (v.length <= 254 && EMAIL.test(v) ? null : 'an email address (RFC 5321)'),
   x509: (v) => {
     const der = Buffer.from(v.replace(/\s+/g, ''), 'base64');
