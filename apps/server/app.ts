@@ -94,6 +94,17 @@ const TLS_REQUIRED_PAGE = `<!doctype html><html lang="en"><head><meta charset="u
 <p style="color: #555">For administrators: put a TLS proxy in front of Gatehouse and set GATEHOUSE_TRUST_PROXY=true,
 or see GATEHOUSE_REQUIRE_TLS.</p></body></html>`;
 
+/** Paths of the API, SCIM and probes (answered as data); any other path is the console's. */
+function isApi(url: string): boolean {
+  return (
+    url.startsWith('/api/') ||
+    url === '/api' ||
+    url === '/healthz' ||
+    url === '/readyz' ||
+    url.startsWith('/scim/')
+  );
+}
+
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -118,7 +129,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const refusal = plainHttpRefusal(deps.config.requireTls, req);
     if (!refusal) return;
     // A person at a browser gets a page that says what to do; API and SCIM clients get their own error bodies.
-    if (!/^\/(api|scim)(\/|$)/i.test(req.url) && /text\/html/.test(req.headers.accept ?? ''))
+    if (!isApi(req.url) && /text\/html/.test(req.headers.accept ?? ''))
       return reply.code(403).type('text/html; charset=utf-8').send(TLS_REQUIRED_PAGE);
     throw refusal;
   });
@@ -170,12 +181,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       immutable: true,
     });
   }
-  const isApi = (url: string) =>
-    url.startsWith('/api/') ||
-    url === '/api' ||
-    url === '/healthz' ||
-    url === '/readyz' ||
-    url.startsWith('/scim/');
   app.setNotFoundHandler((req, reply) => {
     if (req.method === 'GET' && !isApi(req.url)) {
       if (hasConsole)

@@ -77,10 +77,7 @@ function substitute(v: unknown, ids: Map<string, string>): unknown {
  * `v` split into what can be sent now and what names a bulkId that is `waiting` (same shape, undefined when
  * nothing): an array value that names one goes whole to `later`; so does a string, or an object left empty.
  */
-export function splitWaiting(
-  v: unknown,
-  waiting: (bulkId: string) => boolean,
-): { now: unknown; later: unknown } {
+function splitWaiting(v: unknown, waiting: (bulkId: string) => boolean): { now: unknown; later: unknown } {
   const names = (x: unknown) => [...refsIn(x)].some(waiting);
   if (!names(v)) return { now: v, later: undefined };
   if (Array.isArray(v)) return { now: v.filter((x) => !names(x)), later: v.filter(names) };

@@ -559,10 +559,11 @@ export function resolveMember(
 export interface CheckOptions {
   /** Accept what Entra and Okta send: "True", a bare string for a complex value, one object for an array. */
   lenient: boolean;
-  /** Read-only attributes: dropped (client input, RFC 7643 §2.2) or kept (a stored resource). */
+  /**
+   * Read-only attributes: dropped (client input, RFC 7643 §2.2) or kept (a stored resource, which is also read with
+   * its repeated values as they are).
+   */
   readOnly: 'drop' | 'keep';
-  /** A repeated (type, value) of a multi-valued attribute: dropped (client input, the default) or kept (stored). */
-  repeats?: 'drop' | 'keep';
   /** Names dropped as unknown (lenient only). */
   ignored: string[];
 }
@@ -768,7 +769,7 @@ export function checkValue(attr: AttributeDef, v: unknown, where: string, o: Che
   if (!out.length) return undefined;
   if (out.filter((x) => isObject(x) && x.primary === true).length > 1)
     throw invalidValue(`${where}: at most one value may be primary (RFC 7643 §2.4)`, where);
-  return o.repeats === 'keep' ? out : withoutRepeats(attr, out);
+  return o.readOnly === 'keep' ? out : withoutRepeats(attr, out);
 }
 
 /**
@@ -862,12 +863,7 @@ export function normalizeResource(
   opts: NormalizeOptions,
 ): { value: Record<string, unknown>; ignored: string[] } {
   const stored = opts.stored === true;
-  const o: CheckOptions = {
-    lenient: opts.lenient,
-    readOnly: stored ? 'keep' : 'drop',
-    repeats: stored ? 'keep' : 'drop',
-    ignored: [],
-  };
+  const o: CheckOptions = { lenient: opts.lenient, readOnly: stored ? 'keep' : 'drop', ignored: [] };
   if (!isObject(body)) throw invalidSyntax(`the body must be a JSON object, not ${show(body)}`);
   const found = Object.keys(body).find((k) => lc(k) === 'schemas');
   checkSchemas(resource, found === undefined ? undefined : body[found], o, stored);
